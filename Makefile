@@ -1,0 +1,35 @@
+# Tidemark: `make run` serves the app; `make test` runs the tests. Both create .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export TIDEMARK_ENV ?= development
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/flask: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/flask
+
+run: $(BIN)/flask
+	mkdir -p instance
+	$(BIN)/flask --app server db upgrade
+	$(BIN)/flask --app server first-run-hint
+	$(BIN)/flask --app server run --host $(HOST) --port $(PORT)
+
+test: $(BIN)/flask
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/flask
+	$(BIN)/ruff check server tests
+	$(BIN)/ruff format --check server tests
+
+format: $(BIN)/flask
+	$(BIN)/ruff format server tests
+	$(BIN)/ruff check --fix server tests
+
+clean:
+	rm -rf $(VENV) instance/*.db instance/*.db-*

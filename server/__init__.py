@@ -1,0 +1,75 @@
+"""Tidemark: measuring how a patient's depression changes around treatment."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import auth, cli, errors, web
+from .api import register_blueprints
+from .config import DEVELOPMENT_SECRET_KEY, Config, from_environment
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+
+class ConfigurationError(RuntimeError):
+    """The app would be unsafe to run with this configuration."""
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask app: config → extensions → blueprints → errors."""
+    app = Flask(__name__, static_folder=None, instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.update(from_environment())
+    app.config.update(config or {})
+    _check_secret_key(app)
+    if app.config["TIDEMARK_PROXY_COUNT"]:
+        count = app.config["TIDEMARK_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "connect_args": {"timeout": 30},
+        }
+    db.init_app(app)
+    migrate.init_app(app, db)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    auth.register(app)
+    web.register(app)
+    register_blueprints(app)
+    errors.register(app)
+    cli.register(app)
+    logging.getLogger("server").setLevel(logging.INFO)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    if app.config["DEVELOPMENT"]:
+        return
+    key = app.config.get("SECRET_KEY")
+    if not key or key == DEVELOPMENT_SECRET_KEY or len(key) < 32:
+        raise ConfigurationError(
+            "SECRET_KEY must be set to a random value of at least 32 characters in production "
+            "(for example: python -c 'import secrets; print(secrets.token_hex(32))'), "
+            "or set TIDEMARK_ENV=development for local use."
+        )
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: write-ahead logging (readers never block the writer) and enforced foreign keys."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,70 @@
+"""Entries: completed questionnaires, stored idempotently under the client's id."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from .. import access, audit, entries
+from ..extensions import db
+from ..models import Entry
+from ..pagination import page
+from ..schemas import EntryIn, EntryOut, EntryQuery, VoidIn, envelope
+from . import documented_errors
+
+blp = Blueprint("entries", __name__, url_prefix="/api/v1/patients", description="Entries")
+
+EntryList = envelope(EntryOut, "EntryList")
+
+
+def _entry_of(patient, eid: str) -> Entry:
+    entry = db.session.get(Entry, eid) if len(eid) <= 36 else None
+    if entry is None or entry.patient_id != patient.id:
+        abort(404, message="No such entry.")
+    return entry
+
+
+@blp.route("/<string:pid>/entries")
+class Entries(MethodView):
+    @blp.arguments(EntryIn)
+    @blp.response(201, EntryOut)
+    @blp.alt_response(200, schema=EntryOut, description="The same entry was already stored")
+    @documented_errors(blp, 401, 403, 404, 409)
+    def post(self, body, pid):
+        """Submit a completed questionnaire (201; an identical replay answers 200)"""
+        patient = access.patient(pid)
+        entry, created = entries.submit(patient, body, access.signed_in_user())
+        return entry, 201 if created else 200
+
+    @blp.arguments(EntryQuery, location="query", unknown="raise")
+    @blp.response(200, EntryList)
+    @documented_errors(blp, 401, 404)
+    def get(self, query, pid):
+        """The patient's entries, oldest first"""
+        patient = access.patient(pid)
+        statement = entries.list_statement(
+            patient, query.get("instrument"), query.get("since"), query.get("until")
+        )
+        result = page(statement, Entry.taken_at, Entry.id, query["limit"], query["cursor"])
+        audit.clinician_read("entries.read", patient, {"count": len(result["items"])})
+        return result
+
+
+@blp.route("/<string:pid>/entries/<string:eid>")
+class EntryDetail(MethodView):
+    @blp.response(200, EntryOut)
+    @documented_errors(blp, 401, 404)
+    def get(self, pid, eid):
+        """One entry"""
+        patient = access.patient(pid)
+        entry = _entry_of(patient, eid)
+        audit.clinician_read("entry.read", patient, {"entry_id": entry.id})
+        return entry
+
+
+@blp.route("/<string:pid>/entries/<string:eid>/void", methods=["POST"])
+@blp.arguments(VoidIn)
+@blp.response(200, EntryOut)
+@documented_errors(blp, 401, 404, 409)
+def void_entry(body, pid, eid):
+    """Void an entry with a reason (it leaves scores but stays listed, marked)"""
+    patient = access.patient(pid)
+    return entries.void(patient, _entry_of(patient, eid), body["reason"], access.signed_in_user())

@@ -1,0 +1,44 @@
+"""Audit records: added to the current transaction, never changed or deleted."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_login import current_user
+
+from .extensions import db
+from .models import AuditEvent, Patient, User
+
+
+def record(
+    action: str,
+    *,
+    patient: Patient | None = None,
+    actor: User | None = None,
+    clinic_id: str | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Add an audit record for `action` by `actor` (default: the signed-in user)."""
+    if actor is None and current_user and current_user.is_authenticated:
+        actor = current_user._get_current_object()
+    detail = dict(detail or {})
+    if g.get("auth_via") == "token":
+        detail.setdefault("token_id", g.get("api_token_id"))
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor_role=actor.role if actor else None,
+        clinic_id=clinic_id or (patient.clinic_id if patient else None)
+        or (actor.clinic_id if actor else None),
+        patient_id=patient.id if patient else None,
+        ip=(request.remote_addr or "")[:64] or None,
+        detail=detail,
+    )
+    db.session.add(event)
+    return event
+
+
+def clinician_read(action: str, patient: Patient, detail: dict | None = None) -> None:
+    """Audit a read of a patient's data when a clinician makes it, then commit."""
+    if current_user.is_authenticated and current_user.is_clinician:
+        record(action, patient=patient, detail=detail)
+        db.session.commit()

@@ -1,0 +1,78 @@
+"""Command-line tasks: `flask --app server create-clinician ...`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from sqlalchemy import inspect
+
+from .auth import hash_password
+from .extensions import db
+from .models import Clinic, User
+from .schemas import TIMEZONES
+
+MIN_PASSWORD = 10
+
+
+@click.command("create-clinician")
+@click.argument("email")
+@click.option("--clinic", "clinic_name", required=True, help="The clinic's name (created if new).")
+@click.option("--name", "display_name", default=None, help="Display name (default: the email).")
+@click.option("--admin", is_flag=True, help="Make the clinician a clinic admin.")
+@click.option("--timezone", default="UTC", help="Time zone of a new clinic (IANA name).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_clinician(email, clinic_name, display_name, admin, timezone, password_stdin):
+    """Create a clinician (and their clinic, if it does not exist yet)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("must be an email address", param_hint="EMAIL")
+    if timezone not in TIMEZONES:
+        raise click.BadParameter("must be an IANA time zone name", param_hint="--timezone")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"The password must be at least {MIN_PASSWORD} characters.")
+    if db.session.scalar(db.select(User.id).where(User.email == email)):
+        raise click.ClickException(f"{email} already has an account.")
+
+    clinic = db.session.scalar(db.select(Clinic).where(Clinic.name == clinic_name))
+    if clinic is None:
+        clinic = Clinic(name=clinic_name, timezone=timezone)
+        db.session.add(clinic)
+    db.session.add(
+        User(
+            email=email,
+            password_hash=hash_password(password),
+            role="clinician",
+            is_admin=admin,
+            display_name=display_name or email,
+            clinic=clinic,
+        )
+    )
+    db.session.commit()
+    role = "clinic admin" if admin else "clinician"
+    click.echo(f"Created {role} {email} in clinic {clinic.name!r}.")
+
+
+@click.command("first-run-hint")
+def first_run_hint():
+    """Say how to create the first clinician when there is none yet."""
+    if not inspect(db.engine).has_table("user_account"):
+        return
+    if db.session.scalar(db.select(User.id).where(User.role == "clinician").limit(1)):
+        return
+    click.echo(
+        "\nNo clinician exists yet. In another terminal, create the first one (it asks for a "
+        "password):\n\n"
+        "  TIDEMARK_ENV=development .venv/bin/flask --app server create-clinician "
+        'you@example.org --clinic "Your clinic" --admin\n'
+    )
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_clinician)
+    app.cli.add_command(first_run_hint)

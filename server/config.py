@@ -1,0 +1,78 @@
+"""Settings read from the environment, with safe defaults for development."""
+
+import os
+from pathlib import Path
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-deploy"
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def database_url(raw: str | None) -> str:
+    """Normalise DATABASE_URL so that PostgreSQL always goes through psycopg 3."""
+    if not raw:
+        return f"sqlite:///{INSTANCE_DIR / 'tidemark.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    """Build the configuration from environment variables."""
+    env = os.environ.get("TIDEMARK_ENV", "production").strip().lower()
+    development = env in {"development", "dev", "test", "testing"}
+    return {
+        "TIDEMARK_ENV": env,
+        "DEVELOPMENT": development,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if development else None),
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL")),
+        "SESSION_COOKIE_SECURE": _flag("TIDEMARK_COOKIE_SECURE", not development),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "TIDEMARK_PUBLIC_URL": os.environ.get("TIDEMARK_PUBLIC_URL", "").rstrip("/"),
+        "TIDEMARK_PROXY_COUNT": int(os.environ.get("TIDEMARK_PROXY_COUNT", "0")),
+        "TIDEMARK_ENROLLMENT_HOURS": int(os.environ.get("TIDEMARK_ENROLLMENT_HOURS", "72")),
+        "TIDEMARK_DEFAULT_TIMEZONE": os.environ.get("TIDEMARK_DEFAULT_TIMEZONE", "UTC"),
+    }
+
+
+class Config:
+    """Fixed settings that do not depend on the deployment."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "tidemark_session"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+    MAX_CONTENT_LENGTH = 64 * 1024
+    IMPORT_MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+
+    # The CSRF token lives as long as the session; it is checked by our own hook, which
+    # skips bearer-token requests (see auth.py), so Flask-WTF's automatic check is off.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_SSL_STRICT = False
+
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "moving-window"
+    LOGIN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
+    ENROLL_FAILURES_PER_ADDRESS = "20 per 15 minutes"
+
+    # argon2id parameters (RFC 9106 second recommended option is heavier; these are the
+    # argon2-cffi defaults). Tests lower them for speed.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    API_TITLE = "Tidemark"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"

@@ -1,0 +1,126 @@
+"""Patients and their enrollment codes: single-use, expiring, stored only as a hash."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app, request
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from . import audit
+from .auth import hash_password, sha256
+from .extensions import db
+from .models import EnrollmentCode, Patient, User, utcnow
+
+# No 0/O, 1/I/L or U: codes are read aloud and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+CODE_LENGTH = 12
+
+
+class EnrollmentRefused(Exception):
+    """The request cannot enroll; `errors` names the field. `bad_code` counts toward limits."""
+
+    def __init__(self, errors: dict, bad_code: bool = False):
+        super().__init__(str(errors))
+        self.errors = errors
+        self.bad_code = bad_code
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    url: str
+    expires_at: datetime
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _format(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def enrollment_url(code: str) -> str:
+    base = current_app.config["TIDEMARK_PUBLIC_URL"] or request.host_url.rstrip("/")
+    return f"{base}/?code={code}"
+
+
+def issue_code(patient: Patient, issued_by: User) -> IssuedCode:
+    """Void the patient's unused codes and issue a new one (not committed)."""
+    now = utcnow()
+    db.session.execute(
+        update(EnrollmentCode)
+        .where(
+            EnrollmentCode.patient_id == patient.id,
+            EnrollmentCode.used_at.is_(None),
+            EnrollmentCode.voided_at.is_(None),
+        )
+        .values(voided_at=now)
+    )
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    expires_at = now + timedelta(hours=current_app.config["TIDEMARK_ENROLLMENT_HOURS"])
+    db.session.add(
+        EnrollmentCode(
+            patient_id=patient.id,
+            code_hash=sha256(raw),
+            created_by_id=issued_by.id,
+            expires_at=expires_at,
+        )
+    )
+    code = _format(raw)
+    return IssuedCode(code=code, url=enrollment_url(code), expires_at=expires_at)
+
+
+def enroll(code: str, email: str, password: str, display_name: str | None = None) -> User:
+    """Create the patient's account from a valid code and use the code up (committed)."""
+    now = datetime.now(UTC)
+    enrollment_code = db.session.scalar(
+        db.select(EnrollmentCode).where(EnrollmentCode.code_hash == sha256(normalise_code(code)))
+    )
+    if (
+        enrollment_code is None
+        or enrollment_code.used_at is not None
+        or enrollment_code.voided_at is not None
+        or enrollment_code.expires_at <= now
+    ):
+        raise EnrollmentRefused(
+            {"code": ["This code is not valid: it may be mistyped, used or expired."]},
+            bad_code=True,
+        )
+    email = email.strip().lower()
+    if db.session.scalar(db.select(User.id).where(User.email == email)):
+        raise EnrollmentRefused({"email": ["This email is already in use."]})
+
+    patient = db.session.get(Patient, enrollment_code.patient_id)
+    used = db.session.execute(
+        update(EnrollmentCode)
+        .where(EnrollmentCode.id == enrollment_code.id, EnrollmentCode.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if used.rowcount != 1:  # another request used it a moment ago
+        db.session.rollback()
+        raise EnrollmentRefused({"code": ["This code has just been used."]}, bad_code=True)
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role="patient",
+        is_admin=False,
+        display_name=display_name or patient.display_name,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+    )
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise EnrollmentRefused(
+            {"email": ["This email is already in use, or this patient already has an account."]}
+        ) from None
+    audit.record("patient.enroll", patient=patient, actor=user)
+    db.session.commit()
+    return user

@@ -1,0 +1,165 @@
+"""Storing, voiding and listing entries. Scoring itself lives in instruments.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+from flask_smorest import abort
+from sqlalchemy.exc import IntegrityError
+
+from . import audit
+from .extensions import db
+from .instruments import INSTRUMENTS, ScoringError, score
+from .models import Entry, Flag, Patient, TreatmentSession, User, utcnow
+from .schemas import utc
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(minutes=5)
+# An entry around a session belongs to the nearest session within these windows.
+PRE_SESSION_WINDOW = timedelta(hours=48)
+POST_SESSION_WINDOW = timedelta(days=7)
+
+
+def _request_hash(patient: Patient, body: dict) -> str:
+    canonical = {
+        "patient_id": patient.id,
+        "instrument": body["instrument"],
+        "answers": body["answers"],
+        "difficulty": body.get("difficulty"),
+        "taken_at": utc(body["taken_at"]),
+        "context": body["context"],
+        "session_id": body.get("session_id"),
+        "note": body.get("note"),
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def nearest_session(patient_id: str, context: str, taken_at: datetime) -> str | None:
+    """The session an unlinked pre/post entry belongs to, by the time windows."""
+    if context == "pre_session":
+        low, high = taken_at, taken_at + PRE_SESSION_WINDOW
+    elif context == "post_session":
+        low, high = taken_at - POST_SESSION_WINDOW, taken_at
+    else:
+        return None
+    candidates = db.session.execute(
+        db.select(TreatmentSession.id, TreatmentSession.started_at).where(
+            TreatmentSession.patient_id == patient_id,
+            TreatmentSession.started_at >= low,
+            TreatmentSession.started_at <= high,
+        )
+    ).all()
+    if not candidates:
+        return None
+    return min(candidates, key=lambda row: (abs(row.started_at - taken_at), row.id)).id
+
+
+def _validate(patient: Patient, body: dict, actor: User) -> dict:
+    """Check what the schema cannot: the instrument's own rules, time, session ownership."""
+    instrument = INSTRUMENTS[body["instrument"]]
+    if instrument.rater == "clinician" and not actor.is_clinician:
+        abort(403, message=f"{instrument.name} is rated by a clinician.")
+    errors: dict = {}
+    try:
+        scored = score(instrument, body["answers"], allow_missing=actor.is_clinician)
+    except ScoringError as error:
+        errors.update(error.errors)
+        scored = None
+    if body.get("difficulty") is not None and instrument.difficulty is None:
+        errors["difficulty"] = [f"{instrument.name} has no difficulty question."]
+    now = datetime.now(UTC)
+    if body["taken_at"] > now + FUTURE_TOLERANCE:
+        errors["taken_at"] = ["Must not be in the future."]
+    elif body["taken_at"] < EARLIEST:
+        errors["taken_at"] = ["Must not be before 2000-01-01."]
+    session_id = body.get("session_id")
+    if session_id is not None:
+        owner = db.session.scalar(
+            db.select(TreatmentSession.patient_id).where(TreatmentSession.id == session_id)
+        )
+        if owner != patient.id:
+            errors["session_id"] = ["No such session for this patient."]
+    if errors:
+        abort(422, errors={"json": errors})
+    return scored
+
+
+def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
+    """Store an entry under the client's id; a replay returns the stored one (created=False)."""
+    scored = _validate(patient, body, actor)
+    request_hash = _request_hash(patient, body)
+    existing = db.session.get(Entry, body["id"])
+    if existing is not None:
+        return _replayed(existing, request_hash), False
+
+    explicit_session = body.get("session_id")
+    entry = Entry(
+        id=body["id"],
+        patient_id=patient.id,
+        instrument=body["instrument"],
+        answers=body["answers"],
+        difficulty=body.get("difficulty"),
+        taken_at=body["taken_at"],
+        context=body["context"],
+        session_id=explicit_session
+        or nearest_session(patient.id, body["context"], body["taken_at"]),
+        session_explicit=explicit_session is not None,
+        note=body.get("note"),
+        total=scored.total,
+        severity=scored.severity,
+        flags=list(scored.flags),
+        imputed_items=list(scored.imputed_items),
+        received_at=utcnow(),
+        entered_by_id=actor.id,
+        entered_by_role=actor.role,
+        request_hash=request_hash,
+    )
+    db.session.add(entry)
+    for kind in scored.flags:
+        db.session.add(Flag(patient_id=patient.id, entry=entry, kind=kind, opened_at=utcnow()))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request stored this id between our read and our write: the key decides.
+        db.session.rollback()
+        existing = db.session.get(Entry, body["id"])
+        if existing is None:
+            raise
+        return _replayed(existing, request_hash), False
+    return entry, True
+
+
+def _replayed(existing: Entry, request_hash: str) -> Entry:
+    if existing.request_hash != request_hash:
+        abort(
+            409,
+            message="An entry with this id was already stored with different content.",
+            errors={"json": {"id": ["Already used for a different entry."]}},
+        )
+    return existing
+
+
+def void(patient: Patient, entry: Entry, reason: str, actor: User) -> Entry:
+    """Void an entry: it leaves scores and charts but stays in lists and exports."""
+    if entry.voided:
+        abort(409, message="This entry is already voided.")
+    entry.voided = True
+    entry.void_reason = reason
+    entry.voided_at = utcnow()
+    entry.voided_by_id = actor.id
+    audit.record("entry.void", patient=patient, actor=actor, detail={"entry_id": entry.id})
+    db.session.commit()
+    return entry
+
+
+def list_statement(patient: Patient, instrument=None, since=None, until=None):
+    statement = db.select(Entry).where(Entry.patient_id == patient.id)
+    if instrument:
+        statement = statement.where(Entry.instrument == instrument)
+    if since:
+        statement = statement.where(Entry.taken_at >= since)
+    if until:
+        statement = statement.where(Entry.taken_at <= until)
+    return statement

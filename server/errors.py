@@ -1,0 +1,62 @@
+"""One error shape for every failure, from the views and from the framework itself."""
+
+import logging
+
+from flask import Flask, jsonify
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+# Headers a framework exception carries that the client needs (405 Allow, 429 Retry-After).
+_KEPT_HEADERS = {"allow", "retry-after", "www-authenticate"}
+_MESSAGES = {
+    404: "There is nothing at this address.",
+    405: "This address does not accept this method; the Allow header lists those it does.",
+    413: "The body is too large (64 KiB at most; 50 MiB for imports).",
+}
+
+
+def error_response(code: int, name: str, message: str | None = None, errors=None, headers=None):
+    """Build the JSON error answer: {"code", "status", "message"?, "errors"?}."""
+    payload = {"code": code, "status": name}
+    if message:
+        payload["message"] = message
+    if errors:
+        payload["errors"] = errors
+    response = jsonify(payload)
+    response.status_code = code
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def handle_http_exception(error: HTTPException):
+    if isinstance(error, CSRFError):
+        return error_response(403, "Forbidden", "The X-CSRF-Token header is missing or wrong.")
+    data = getattr(error, "data", None) or {}
+    headers = {
+        key: value for key, value in error.get_headers() if key.lower() in _KEPT_HEADERS
+    }
+    headers.update(data.get("headers") or {})
+    message = data.get("message") or _MESSAGES.get(error.code)
+    if message is None and error.code != 422 and error.description:
+        message = error.description
+    return error_response(
+        error.code or 500,
+        error.name,
+        message,
+        data.get("errors") or data.get("messages"),
+        headers,
+    )
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error", exc_info=error)
+    return error_response(500, InternalServerError.name, "Something went wrong on our side.")
+
+
+def register(app: Flask) -> None:
+    """Install the handlers; they replace flask-smorest's, which drop the Allow header."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

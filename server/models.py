@@ -1,0 +1,252 @@
+"""Database models. Constraints that protect clinical data live in the database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are never stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id_column() -> Mapped[str]:
+    return mapped_column(String(36), primary_key=True, default=new_id)
+
+
+class Clinic(db.Model):
+    __tablename__ = "clinic"
+
+    id: Mapped[str] = _id_column()
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Patient(db.Model):
+    __tablename__ = "patient"
+    __table_args__ = (UniqueConstraint("clinic_id", "external_id"),)
+
+    id: Mapped[str] = _id_column()
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinic.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # None means the default schedule (schedule.py); otherwise the clinician's choice.
+    schedule: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+    account: Mapped[User | None] = relationship(back_populates="patient", uselist=False)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("role IN ('clinician', 'patient')", name="role"),
+        CheckConstraint(
+            "(role = 'patient') = (patient_id IS NOT NULL)", name="patient_account_has_patient"
+        ),
+    )
+
+    id: Mapped[str] = _id_column()
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    display_name: Mapped[str] = mapped_column(String(200))
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinic.id"), index=True)
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patient.id"), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+    patient: Mapped[Patient | None] = relationship(back_populates="account")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role == "clinician"
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == "patient"
+
+
+class EnrollmentCode(db.Model):
+    """A single-use code that lets a patient create their account. Only a hash is stored."""
+
+    __tablename__ = "enrollment_code"
+
+    id: Mapped[str] = _id_column()
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(db.Model):
+    """A clinician's bearer token for scripts. Only a hash of the secret is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[str] = _id_column()
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class TreatmentSession(db.Model):
+    __tablename__ = "treatment_session"
+    __table_args__ = (
+        CheckConstraint(
+            "treatment IN ('ketamine_iv', 'ketamine_im', 'esketamine_nasal', 'other')",
+            name="treatment",
+        ),
+    )
+
+    id: Mapped[str] = _id_column()
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    treatment: Mapped[str] = mapped_column(String(32))
+    dose_mg: Mapped[float | None] = mapped_column(Float)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Entry(db.Model):
+    """One completed questionnaire. Never deleted; voided with a reason instead."""
+
+    __tablename__ = "entry"
+    __table_args__ = (
+        CheckConstraint(
+            "context IN ('baseline', 'pre_session', 'post_session', 'routine')", name="context"
+        ),
+        Index("ix_entry_patient_taken", "patient_id", "taken_at", "id"),
+    )
+
+    # Chosen by the client, so that an offline queue can replay safely: the primary key
+    # is what decides, under concurrency, that a replay is not stored twice.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"))
+    instrument: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[list] = mapped_column(JSON)
+    difficulty: Mapped[int | None] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    context: Mapped[str] = mapped_column(String(16))
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("treatment_session.id"), index=True)
+    # True when the client named the session; False when the server linked it by time.
+    session_explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(32))
+    flags: Mapped[list] = mapped_column(JSON)
+    imputed_items: Mapped[list] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entered_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    entered_by_role: Mapped[str] = mapped_column(String(16))
+    # SHA-256 of the request as the client sent it, to tell a replay from a conflict.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+
+    @property
+    def entered_by(self) -> dict:
+        return {"id": self.entered_by_id, "role": self.entered_by_role}
+
+
+class Flag(db.Model):
+    """A safety flag: opened by a positive safety item, resolved by a clinician, never deleted."""
+
+    __tablename__ = "flag"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "kind"),
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+    )
+
+    id: Mapped[str] = _id_column()
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("entry.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolved_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    entry: Mapped[Entry] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what to which patient's data. Only ever inserted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_clinic_at", "clinic_id", "at"),)
+
+    id: Mapped[str] = _id_column()
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    clinic_id: Mapped[str | None] = mapped_column(ForeignKey("clinic.id"))
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

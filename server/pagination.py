@@ -1,0 +1,56 @@
+"""Keyset pagination behind the one list envelope: {"items", "next_cursor"}."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from flask_smorest import abort
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from .extensions import db
+
+
+def _encode(values: list) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(at), str(key)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        abort(422, errors={"query": {"cursor": ["Not a cursor this API gave out."]}})
+
+
+def page(
+    statement,
+    time_column: InstrumentedAttribute,
+    id_column: InstrumentedAttribute,
+    limit: int,
+    cursor: str | None,
+    newest_first: bool = False,
+) -> dict:
+    """One page of `statement` ordered by (time, id), and the cursor of the next page."""
+    if cursor:
+        at, key = _decode(cursor)
+        if newest_first:
+            after = or_(time_column < at, and_(time_column == at, id_column < key))
+        else:
+            after = or_(time_column > at, and_(time_column == at, id_column > key))
+        statement = statement.where(after)
+    order = (time_column.desc(), id_column.desc()) if newest_first else (time_column, id_column)
+    rows = list(db.session.scalars(statement.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode(
+            [getattr(last, time_column.key), getattr(last, id_column.key)]
+        )
+    return {"items": rows, "next_cursor": next_cursor}

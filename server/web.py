@@ -1,0 +1,89 @@
+"""Request hooks shared by every response: body checks, security headers, the PWA files."""
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, current_app, request, send_from_directory
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import PathConverter
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+IMPORT_PATH = "/api/v1/import"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+pwa = Blueprint("pwa", __name__)
+
+
+class PwaPath(PathConverter):
+    """Any path outside /api/, so that unknown API paths answer 404 (never 405)."""
+
+    regex = r"(?!api/)[^/].*?"
+
+
+@pwa.get("/")
+def index():
+    return send_from_directory(PWA_DIR, "index.html")
+
+
+@pwa.get("/<pwa_path:filename>")
+def static_file(filename: str):
+    return send_from_directory(PWA_DIR, filename)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def check_json_body() -> None:
+    """A request body must be a JSON object; anything else is a 400 before any view runs."""
+    if request.method not in UNSAFE_METHODS or not request.path.startswith("/api/"):
+        return
+    if request.routing_exception is not None:
+        return  # 404 and 405 take precedence over what the body holds
+    if request.path == IMPORT_PATH:
+        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+    raw = request.get_data(cache=True)
+    if not raw:
+        return
+    if request.mimetype != "application/json":
+        abort(400, "The body must be JSON, sent with Content-Type: application/json.")
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        abort(400, "The body must be a JSON object.")
+
+
+def security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if request.path.startswith("/api/"):
+        # Patient data must never sit in a shared or browser cache.
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def register(app: Flask) -> None:
+    app.before_request(check_json_body)
+    app.after_request(security_headers)
+    app.url_map.converters["pwa_path"] = PwaPath
+    app.register_blueprint(pwa)
