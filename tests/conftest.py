@@ -1,0 +1,286 @@
+"""Fixtures: one app and one migrated database per run, emptied after every test.
+
+TIDEMARK_TEST_DATABASE_URL picks the database (PostgreSQL in CI's second pass); otherwise a
+fresh SQLite file. Personas and small factories build the people a test needs.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import flask_migrate
+import pytest
+from sqlalchemy import text
+
+from server import create_app
+from server.auth import hash_password
+from server.extensions import db, limiter
+from server.models import Clinic, Patient, User
+
+PASSWORD = "a long enough password"
+
+TEST_CONFIG = {
+    "DEVELOPMENT": True,
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-to-pass",
+    "SESSION_COOKIE_SECURE": False,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 8,
+    "ARGON2_PARALLELISM": 1,
+}
+
+
+def test_database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TIDEMARK_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _empty_database(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    from server.config import database_url
+
+    url = database_url(test_database_url(tmp_path_factory))
+    application = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    _empty_database(application)
+    with application.app_context():
+        flask_migrate.upgrade()
+        db.session.remove()
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    """Every test starts with empty tables and fresh rate-limit counters."""
+    limiter.reset()
+    yield
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+    limiter.reset()
+
+
+@contextmanager
+def database(app):
+    """A short application context for reading or writing the database directly.
+
+    Never hold one while making requests: a request would share its `g` and its session.
+    """
+    with app.app_context():
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+
+
+class Browser:
+    """A test client that behaves like the PWA: cookies, and X-CSRF-Token on unsafe requests."""
+
+    def __init__(self, app, csrf: bool = True):
+        self.client = app.test_client()
+        self.csrf_token: str | None = None
+        self.send_csrf = csrf
+        self.user: dict | None = None
+
+    def login(self, email: str, password: str = PASSWORD):
+        response = self.post("/api/v1/auth/login", json={"email": email, "password": password})
+        if response.status_code == 200:
+            self.csrf_token = response.json["csrf_token"]
+            self.user = response.json["user"]
+        return response
+
+    def request(self, method: str, path: str, **kwargs):
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if method in {"POST", "PUT", "PATCH", "DELETE"} and self.send_csrf and self.csrf_token:
+            headers.setdefault("X-CSRF-Token", self.csrf_token)
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+class TokenClient:
+    """A script's client: a bearer token, no cookies, no CSRF."""
+
+    def __init__(self, app, token: str):
+        self.client = app.test_client(use_cookies=False)
+        self.token = token
+
+    def request(self, method, path, **kwargs):
+        headers = dict(kwargs.pop("headers", {}) or {})
+        headers.setdefault("Authorization", f"Bearer {self.token}")
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+# ---------------------------------------------------------------- factories
+
+
+def make_clinic(name: str | None = None, timezone: str = "Europe/Berlin") -> Clinic:
+    clinic = Clinic(name=name or f"Clinic {uuid.uuid4().hex[:8]}", timezone=timezone)
+    db.session.add(clinic)
+    db.session.commit()
+    return clinic
+
+
+def make_clinician(clinic: Clinic, email: str | None = None, admin: bool = False) -> User:
+    user = User(
+        email=email or f"clinician-{uuid.uuid4().hex[:8]}@example.org",
+        password_hash=hash_password(PASSWORD),
+        role="clinician",
+        is_admin=admin,
+        display_name="Dr Test",
+        clinic_id=clinic.id,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_patient(
+    clinic: Clinic,
+    name: str = "Pat Test",
+    enrolled: bool = True,
+    email: str | None = None,
+    timezone: str = "Europe/Berlin",
+) -> Patient:
+    patient = Patient(clinic_id=clinic.id, display_name=name, timezone=timezone)
+    db.session.add(patient)
+    db.session.flush()
+    if enrolled:
+        db.session.add(
+            User(
+                email=email or f"patient-{uuid.uuid4().hex[:8]}@example.org",
+                password_hash=hash_password(PASSWORD),
+                role="patient",
+                display_name=name,
+                clinic_id=clinic.id,
+                patient_id=patient.id,
+            )
+        )
+    db.session.commit()
+    return patient
+
+
+def entry_body(instrument: str = "phq9", answers=None, **overrides) -> dict:
+    """A valid entry body; `answers` defaults to a moderate PHQ-9 with item 9 at 0."""
+    if answers is None:
+        answers = {"phq9": [2, 2, 1, 1, 2, 1, 1, 1, 0], "gad7": [1] * 7, "madrs": [2] * 10}[
+            instrument
+        ]
+    body = {
+        "id": str(uuid.uuid4()),
+        "instrument": instrument,
+        "answers": answers,
+        "taken_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "context": "routine",
+    }
+    body.update(overrides)
+    return body
+
+
+# ---------------------------------------------------------------- personas
+
+
+@dataclass
+class World:
+    """Two clinics: X with two patients, a clinician and an admin; Y with a clinician."""
+
+    app: object
+    clinic_x: Clinic
+    clinic_y: Clinic
+    patient_a: Patient
+    patient_b: Patient
+    clinician_x: User
+    admin_x: User
+    clinician_y: User
+
+    def browser(self, user: User | None = None, csrf: bool = True) -> Browser:
+        browser = Browser(self.app, csrf=csrf)
+        if user is not None:
+            assert browser.login(user.email).status_code == 200
+        return browser
+
+    def account_of(self, patient: Patient) -> User:
+        with database(self.app) as session:
+            return session.scalar(db.select(User).where(User.patient_id == patient.id))
+
+    def as_patient_a(self) -> Browser:
+        return self.browser(self.account_of(self.patient_a))
+
+    def as_patient_b(self) -> Browser:
+        return self.browser(self.account_of(self.patient_b))
+
+    def as_clinician_x(self) -> Browser:
+        return self.browser(self.clinician_x)
+
+    def as_admin_x(self) -> Browser:
+        return self.browser(self.admin_x)
+
+    def as_clinician_y(self) -> Browser:
+        return self.browser(self.clinician_y)
+
+    def token_for(self, user: User, days: int = 30) -> str:
+        browser = self.browser(user)
+        response = browser.post("/api/v1/auth/tokens", json={"name": "script", "expires_in_days": days})
+        assert response.status_code == 201, response.json
+        return response.json["token"]
+
+
+@pytest.fixture
+def world(app) -> World:
+    with database(app):
+        clinic_x = make_clinic("Clinic X")
+        clinic_y = make_clinic("Clinic Y")
+        return World(
+            app=app,
+            clinic_x=clinic_x,
+            clinic_y=clinic_y,
+            patient_a=make_patient(clinic_x, "Alice A", email="alice@example.org"),
+            patient_b=make_patient(clinic_x, "Bob B", email="bob@example.org"),
+            clinician_x=make_clinician(clinic_x, "doc.x@example.org"),
+            admin_x=make_clinician(clinic_x, "admin.x@example.org", admin=True),
+            clinician_y=make_clinician(clinic_y, "doc.y@example.org"),
+        )
