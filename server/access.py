@@ -64,3 +64,8 @@ def patient_for_clinician(pid: str) -> Patient:
 def is_clinician_reading() -> bool:
     """Whether a read now is a clinician's (those are audited)."""
     return current_user.is_authenticated and current_user.is_clinician
+
+
+def may_transcribe_paper_forms() -> bool:
+    """Only a clinician may submit a paper PHQ-9 with missing items (scales.md)."""
+    return current_user.is_authenticated and current_user.is_clinician

@@ -27,7 +27,8 @@ def record(
         action=action,
         actor_id=actor.id if actor else None,
         actor_role=actor.role if actor else None,
-        clinic_id=clinic_id or (patient.clinic_id if patient else None)
+        clinic_id=clinic_id
+        or (patient.clinic_id if patient else None)
         or (actor.clinic_id if actor else None),
         patient_id=patient.id if patient else None,
         ip=(request.remote_addr or "")[:64] or None,

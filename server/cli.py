@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import inspect
 
 from .auth import hash_password
@@ -23,6 +24,7 @@ MIN_PASSWORD = 10
 @click.option("--admin", is_flag=True, help="Make the clinician a clinic admin.")
 @click.option("--timezone", default="UTC", help="Time zone of a new clinic (IANA name).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
 def create_clinician(email, clinic_name, display_name, admin, timezone, password_stdin):
     """Create a clinician (and their clinic, if it does not exist yet)."""
     email = email.strip().lower()
@@ -59,6 +61,7 @@ def create_clinician(email, clinic_name, display_name, admin, timezone, password
 
 
 @click.command("first-run-hint")
+@with_appcontext
 def first_run_hint():
     """Say how to create the first clinician when there is none yet."""
     if not inspect(db.engine).has_table("user_account"):

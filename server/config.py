@@ -31,7 +31,8 @@ def from_environment() -> dict:
     return {
         "TIDEMARK_ENV": env,
         "DEVELOPMENT": development,
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if development else None),
+        "SECRET_KEY": os.environ.get("SECRET_KEY")
+        or (DEVELOPMENT_SECRET_KEY if development else None),
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL")),
         "SESSION_COOKIE_SECURE": _flag("TIDEMARK_COOKIE_SECURE", not development),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

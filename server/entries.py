@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask_smorest import abort
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .extensions import db
-from .instruments import INSTRUMENTS, ScoringError, score
+from .instruments import INSTRUMENTS, Score, score
 from .models import Entry, Flag, Patient, TreatmentSession, User, utcnow
 from .schemas import utc
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-FUTURE_TOLERANCE = timedelta(minutes=5)
 # An entry around a session belongs to the nearest session within these windows.
 PRE_SESSION_WINDOW = timedelta(hours=48)
 POST_SESSION_WINDOW = timedelta(days=7)
@@ -56,34 +54,20 @@ def nearest_session(patient_id: str, context: str, taken_at: datetime) -> str | 
     return min(candidates, key=lambda row: (abs(row.started_at - taken_at), row.id)).id
 
 
-def _validate(patient: Patient, body: dict, actor: User) -> dict:
-    """Check what the schema cannot: the instrument's own rules, time, session ownership."""
+def _validate(patient: Patient, body: dict, actor: User) -> Score:
+    """Check what needs the database or the actor: who rates it, whose session it is."""
     instrument = INSTRUMENTS[body["instrument"]]
     if instrument.rater == "clinician" and not actor.is_clinician:
         abort(403, message=f"{instrument.name} is rated by a clinician.")
-    errors: dict = {}
-    try:
-        scored = score(instrument, body["answers"], allow_missing=actor.is_clinician)
-    except ScoringError as error:
-        errors.update(error.errors)
-        scored = None
-    if body.get("difficulty") is not None and instrument.difficulty is None:
-        errors["difficulty"] = [f"{instrument.name} has no difficulty question."]
-    now = datetime.now(UTC)
-    if body["taken_at"] > now + FUTURE_TOLERANCE:
-        errors["taken_at"] = ["Must not be in the future."]
-    elif body["taken_at"] < EARLIEST:
-        errors["taken_at"] = ["Must not be before 2000-01-01."]
     session_id = body.get("session_id")
     if session_id is not None:
         owner = db.session.scalar(
             db.select(TreatmentSession.patient_id).where(TreatmentSession.id == session_id)
         )
         if owner != patient.id:
-            errors["session_id"] = ["No such session for this patient."]
-    if errors:
-        abort(422, errors={"json": errors})
-    return scored
+            abort(422, errors={"json": {"session_id": ["No such session for this patient."]}})
+    # The schema has checked the answers already; this scores them.
+    return score(instrument, body["answers"], allow_missing=actor.is_clinician)
 
 
 def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:

@@ -35,9 +35,7 @@ def handle_http_exception(error: HTTPException):
     if isinstance(error, CSRFError):
         return error_response(403, "Forbidden", "The X-CSRF-Token header is missing or wrong.")
     data = getattr(error, "data", None) or {}
-    headers = {
-        key: value for key, value in error.get_headers() if key.lower() in _KEPT_HEADERS
-    }
+    headers = {key: value for key, value in error.get_headers() if key.lower() in _KEPT_HEADERS}
     headers.update(data.get("headers") or {})
     message = data.get("message") or _MESSAGES.get(error.code)
     if message is None and error.code != 422 and error.description:
@@ -53,7 +51,7 @@ def handle_http_exception(error: HTTPException):
 
 def handle_unexpected(error: Exception):
     log.exception("unhandled error", exc_info=error)
-    return error_response(500, InternalServerError.name, "Something went wrong on our side.")
+    return error_response(500, InternalServerError().name, "Something went wrong on our side.")
 
 
 def register(app: Flask) -> None:

@@ -114,7 +114,10 @@ PHQ9 = Instrument(
     version="1",
     rater="self",
     recall="P14D",
-    stem="Over the last 2 weeks, how often have you been bothered by any of the following problems?",
+    stem=(
+        "Over the last 2 weeks, how often have you been bothered by any of the following "
+        "problems?"
+    ),
     items=(
         Item("phq9_1", "Little interest or pleasure in doing things", "44250-9"),
         Item("phq9_2", "Feeling down, depressed, or hopeless", "44255-8"),

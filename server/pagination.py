@@ -23,7 +23,10 @@ def _decode(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(at), str(key)
+        at = datetime.fromisoformat(at)
+        if at.tzinfo is None or not isinstance(key, str):
+            raise ValueError("not a cursor of ours")
+        return at, key
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         abort(422, errors={"query": {"cursor": ["Not a cursor this API gave out."]}})
 
@@ -50,7 +53,5 @@ def page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode(
-            [getattr(last, time_column.key), getattr(last, id_column.key)]
-        )
+        next_cursor = _encode([getattr(last, time_column.key), getattr(last, id_column.key)])
     return {"items": rows, "next_cursor": next_cursor}

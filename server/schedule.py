@@ -55,7 +55,5 @@ def due_items(
                 continue
             if session_id in sessions_with_pre_entry or now >= started_at:
                 continue
-            items.append(
-                Due(PRE_SESSION_INSTRUMENT, "pre_session", started_at, False, session_id)
-            )
+            items.append(Due(PRE_SESSION_INSTRUMENT, "pre_session", started_at, False, session_id))
     return sorted(items, key=lambda item: item.due_at)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import available_timezones
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from .instruments import INSTRUMENTS
+from . import access
+from .instruments import INSTRUMENTS, ScoringError, score
 
 CONTEXTS = ("baseline", "pre_session", "post_session", "routine")
 TREATMENTS = ("ketamine_iv", "ketamine_im", "esketamine_nasal", "other")
@@ -36,7 +37,9 @@ class UTCTime(fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None or parsed.utcoffset() is None:
-            raise ValidationError("Must include a time zone offset, e.g. 2026-11-27T08:30:00+01:00.")
+            raise ValidationError(
+                "Must include a time zone offset, e.g. 2026-11-27T08:30:00+01:00."
+            )
         return parsed.astimezone(UTC).replace(microsecond=0)
 
 
@@ -55,6 +58,15 @@ class Id(fields.String):
             return str(uuid.UUID(text))
         except ValueError as error:
             raise ValidationError("Must be a UUID.") from error
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true or false: not 1, "yes" or "true"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class Timezone(fields.String):
@@ -186,6 +198,11 @@ class PatientPatch(StrictSchema):
     external_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
     timezone = Timezone()
 
+    @validates_schema
+    def _changes_something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.", "_schema")
+
 
 class EnrollmentOut(Schema):
     code = fields.String(required=True)
@@ -207,7 +224,7 @@ class ScheduleSchema(StrictSchema):
     instruments = fields.List(
         fields.Nested(ScheduledInstrument), required=True, validate=validate.Length(max=10)
     )
-    pre_session = fields.Boolean(required=True)
+    pre_session = StrictBoolean(required=True)
 
 
 class DueOut(Schema):
@@ -296,6 +313,43 @@ class EntryIn(StrictSchema):
     context = fields.String(required=True, validate=validate.OneOf(CONTEXTS))
     session_id = Id(allow_none=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _follows_the_instrument(self, data, original, **kwargs):
+        """The instrument's own rules, checked here so that one 422 names every failing field."""
+        # A badly typed answer is dropped from `data`: judge the answers as they were sent.
+        data = {**data, "answers": original.get("answers")}
+        errors = entry_rule_errors(data, allow_missing=access.may_transcribe_paper_forms())
+        if errors:
+            raise ValidationError(errors)
+
+
+EARLIEST_TAKEN_AT = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def entry_rule_errors(data: dict, allow_missing: bool) -> dict:
+    """What a well-typed entry body breaks of its instrument's rules and of time."""
+    errors: dict = {}
+    instrument = INSTRUMENTS.get(data.get("instrument"))
+    answers = data.get("answers")
+    well_typed = isinstance(answers, list) and all(
+        answer is None or type(answer) is int for answer in answers
+    )  # otherwise the field itself has reported the bad types
+    if instrument is not None and well_typed:
+        try:
+            score(instrument, answers, allow_missing=allow_missing)
+        except ScoringError as error:
+            errors.update(error.errors)
+        if data.get("difficulty") is not None and instrument.difficulty is None:
+            errors["difficulty"] = [f"{instrument.name} has no difficulty question."]
+    taken_at = data.get("taken_at")
+    if taken_at is not None:
+        if taken_at > datetime.now(UTC) + FUTURE_TOLERANCE:
+            errors["taken_at"] = ["Must not be more than 5 minutes in the future."]
+        elif taken_at < EARLIEST_TAKEN_AT:
+            errors["taken_at"] = ["Must not be before 2000-01-01."]
+    return errors
 
 
 class EnteredBy(Schema):

@@ -264,7 +264,9 @@ class World:
 
     def token_for(self, user: User, days: int = 30) -> str:
         browser = self.browser(user)
-        response = browser.post("/api/v1/auth/tokens", json={"name": "script", "expires_in_days": days})
+        response = browser.post(
+            "/api/v1/auth/tokens", json={"name": "script", "expires_in_days": days}
+        )
         assert response.status_code == 201, response.json
         return response.json["token"]
 

@@ -24,7 +24,6 @@ from ..schemas import (
     SessionOut,
     TokenIn,
     TokenOut,
-    UserOut,
     envelope,
 )
 from . import documented_errors
