@@ -115,8 +115,7 @@ PHQ9 = Instrument(
     rater="self",
     recall="P14D",
     stem=(
-        "Over the last 2 weeks, how often have you been bothered by any of the following "
-        "problems?"
+        "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
     ),
     items=(
         Item("phq9_1", "Little interest or pleasure in doing things", "44250-9"),

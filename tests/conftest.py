@@ -89,7 +89,26 @@ def database(app):
             db.session.remove()
 
 
-class Browser:
+class _Verbs:
+    """get/post/put/patch/delete in terms of the subclass's request()."""
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+class Browser(_Verbs):
     """A test client that behaves like the PWA: cookies, and X-CSRF-Token on unsafe requests."""
 
     def __init__(self, app, csrf: bool = True):
@@ -111,23 +130,8 @@ class Browser:
             headers.setdefault("X-CSRF-Token", self.csrf_token)
         return self.client.open(path, method=method, headers=headers, **kwargs)
 
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
 
-    def post(self, path, **kwargs):
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path, **kwargs):
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path, **kwargs):
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.request("DELETE", path, **kwargs)
-
-
-class TokenClient:
+class TokenClient(_Verbs):
     """A script's client: a bearer token, no cookies, no CSRF."""
 
     def __init__(self, app, token: str):
@@ -138,21 +142,6 @@ class TokenClient:
         headers = dict(kwargs.pop("headers", {}) or {})
         headers.setdefault("Authorization", f"Bearer {self.token}")
         return self.client.open(path, method=method, headers=headers, **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path, **kwargs):
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path, **kwargs):
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.request("DELETE", path, **kwargs)
 
 
 # ---------------------------------------------------------------- factories

@@ -10,6 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint, abort
 from flask_wtf.csrf import generate_csrf
 from limits import parse
+from werkzeug.exceptions import HTTPException
 
 from .. import access, audit, enrollment
 from ..auth import new_token_secret, sha256, signed_in_via_token, verify_password
@@ -89,7 +90,14 @@ def login(body):
         ("LOGIN_FAILURES_PER_ACCOUNT", ("login-account", email)),
         ("LOGIN_FAILURES_PER_ADDRESS", ("login-address", _client_address())),
     ]
-    _too_many(counters)
+    try:
+        _too_many(counters)
+    except HTTPException:
+        audit.record(
+            "auth.login_failed", actor=None, detail={"email": email[:254], "reason": "rate_limited"}
+        )
+        db.session.commit()
+        raise
     user = db.session.scalar(db.select(User).where(User.email == email))
     if not verify_password(user, body["password"]) or not user.active:
         _count_failure(counters)
