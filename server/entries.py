@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_smorest import abort
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit, outcomes
 from .extensions import db
 from .instruments import INSTRUMENTS, Score, score
 from .models import Entry, Flag, Patient, TreatmentSession, User, utcnow
+from .panel import refresh_snapshots
 from .schemas import utc
-
-# An entry around a session belongs to the nearest session within these windows.
-PRE_SESSION_WINDOW = timedelta(hours=48)
-POST_SESSION_WINDOW = timedelta(days=7)
 
 
 def _request_hash(patient: Patient, body: dict) -> str:
@@ -34,24 +31,18 @@ def _request_hash(patient: Patient, body: dict) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def nearest_session(patient_id: str, context: str, taken_at: datetime) -> str | None:
-    """The session an unlinked pre/post entry belongs to, by the time windows."""
-    if context == "pre_session":
-        low, high = taken_at, taken_at + PRE_SESSION_WINDOW
-    elif context == "post_session":
-        low, high = taken_at - POST_SESSION_WINDOW, taken_at
-    else:
+def linked_session(patient_id: str, context: str, taken_at: datetime) -> str | None:
+    """The session an unlinked pre/post entry belongs to, by the windows in outcomes.py."""
+    if context not in ("pre_session", "post_session"):
         return None
-    candidates = db.session.execute(
+    sessions = db.session.execute(
         db.select(TreatmentSession.id, TreatmentSession.started_at).where(
             TreatmentSession.patient_id == patient_id,
-            TreatmentSession.started_at >= low,
-            TreatmentSession.started_at <= high,
+            TreatmentSession.started_at >= taken_at - outcomes.POST_SESSION_WINDOW,
+            TreatmentSession.started_at <= taken_at + outcomes.PRE_SESSION_WINDOW,
         )
     ).all()
-    if not candidates:
-        return None
-    return min(candidates, key=lambda row: (abs(row.started_at - taken_at), row.id)).id
+    return outcomes.link_session(context, taken_at, sessions)
 
 
 def _validate(patient: Patient, body: dict, actor: User) -> Score:
@@ -88,7 +79,7 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
         taken_at=body["taken_at"],
         context=body["context"],
         session_id=explicit_session
-        or nearest_session(patient.id, body["context"], body["taken_at"]),
+        or linked_session(patient.id, body["context"], body["taken_at"]),
         session_explicit=explicit_session is not None,
         note=body.get("note"),
         total=scored.total,
@@ -104,6 +95,8 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
     for kind in scored.flags:
         db.session.add(Flag(patient_id=patient.id, entry=entry, kind=kind, opened_at=utcnow()))
     try:
+        db.session.flush()
+        refresh_snapshots(patient.id)
         db.session.commit()
     except IntegrityError:
         # Another request stored this id between our read and our write: the key decides.
@@ -134,6 +127,8 @@ def void(patient: Patient, entry: Entry, reason: str, actor: User) -> Entry:
     entry.voided_at = utcnow()
     entry.voided_by_id = actor.id
     audit.record("entry.void", patient=patient, actor=actor, detail={"entry_id": entry.id})
+    db.session.flush()
+    refresh_snapshots(patient.id)
     db.session.commit()
     return entry
 

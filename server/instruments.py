@@ -31,6 +31,18 @@ class Band:
 
 
 @dataclass(frozen=True)
+class OutcomeRules:
+    """Thresholds for change from baseline (shared/scales.md, Outcomes)."""
+
+    response_percent: float  # response: percent change at or above this
+    remission_max: int  # remission: follow-up total at or below this
+    # Response and remission are reported only when the baseline is at least this (else null).
+    min_baseline: int | None
+    reliable_change: int | None  # points; None: no fixed rule, reported as null
+    minimal_important_difference: int | None  # for display
+
+
+@dataclass(frozen=True)
 class Instrument:
     id: str
     name: str
@@ -51,6 +63,12 @@ class Instrument:
     max_missing_items: int = 0
     # PHQ-9's unscored tenth question, if the instrument has one.
     difficulty: DifficultyQuestion | None = None
+    outcome: OutcomeRules | None = None
+
+    @property
+    def recall_days(self) -> int:
+        """The recall window in days, from the ISO 8601 duration (P14D, P7D)."""
+        return int(self.recall.removeprefix("P").removesuffix("D"))
 
     @property
     def min(self) -> int:
@@ -161,6 +179,13 @@ PHQ9 = Instrument(
     questionnaire_url="http://loinc.org/q/44249-1",
     attribution=PFIZER_ATTRIBUTION,
     max_missing_items=2,  # NHS Data Dictionary proration rule
+    outcome=OutcomeRules(
+        response_percent=50,
+        remission_max=4,  # below 5
+        min_baseline=10,  # NQF/CMS depression measures
+        reliable_change=6,  # NHS Talking Therapies
+        minimal_important_difference=5,  # Löwe 2004
+    ),
     difficulty=DifficultyQuestion(
         text=(
             "If you checked off any problems, how difficult have these problems made it for you "
@@ -205,6 +230,13 @@ GAD7 = Instrument(
     total_loinc="70274-6",
     questionnaire_url="http://loinc.org/q/69737-5",
     attribution=PFIZER_ATTRIBUTION,
+    outcome=OutcomeRules(
+        response_percent=50,
+        remission_max=4,  # project choice
+        min_baseline=10,  # project choice, as PHQ-9
+        reliable_change=4,  # NHS Talking Therapies
+        minimal_important_difference=4,
+    ),
 )
 
 # MADRS is copyrighted (Royal College of Psychiatrists): item names only, no anchors.
@@ -243,7 +275,17 @@ MADRS = Instrument(
     ),
     safety_items={"madrs_10": 4},  # project choice: suicidal thoughts rated 4 or above
     attribution="MADRS © Montgomery & Åsberg 1979; item names only, rated by a clinician.",
+    outcome=OutcomeRules(
+        response_percent=50,
+        remission_max=12,  # esketamine trials; a clinic may choose 10 (KetECT)
+        min_baseline=None,
+        reliable_change=None,  # no fixed rule
+        minimal_important_difference=None,
+    ),
 )
+
+# The MADRS remission cut-offs a clinic may choose between (scales.md).
+MADRS_REMISSION_CHOICES = (12, 10)
 
 INSTRUMENTS: dict[str, Instrument] = {i.id: i for i in (PHQ9, GAD7, MADRS)}
 

@@ -63,6 +63,8 @@ class Clinic(db.Model):
     id: Mapped[str] = _id_column()
     name: Mapped[str] = mapped_column(String(200), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # MADRS remission cut-off: 12 (esketamine trials) or 10 (KetECT), scales.md.
+    madrs_remission_max: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -168,6 +170,7 @@ class TreatmentSession(db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Entry(db.Model):
@@ -213,6 +216,47 @@ class Entry(db.Model):
         return {"id": self.entered_by_id, "role": self.entered_by_role}
 
 
+class BaselineChoice(db.Model):
+    """A clinician's explicit choice of baseline entry for one patient and instrument."""
+
+    __tablename__ = "baseline_choice"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(16), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("entry.id"))
+    set_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutcomeSnapshot(db.Model):
+    """The panel's copy of outcomes.headline() per patient and instrument.
+
+    Derived data, rewritten in the same transaction as every change it depends on (entries,
+    voids, sessions, baseline choices), so that the panel reads one row per patient.
+    """
+
+    __tablename__ = "outcome_snapshot"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(16), primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinic.id"), index=True)
+    entry_count: Mapped[int] = mapped_column(Integer)
+    baseline_entry_id: Mapped[str | None] = mapped_column(String(36))
+    baseline_rule: Mapped[int | None] = mapped_column(Integer)
+    baseline_total: Mapped[float | None] = mapped_column(Float)
+    baseline_severity: Mapped[str | None] = mapped_column(String(32))
+    baseline_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latest_entry_id: Mapped[str | None] = mapped_column(String(36))
+    latest_total: Mapped[float | None] = mapped_column(Float)
+    latest_severity: Mapped[str | None] = mapped_column(String(32))
+    latest_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    change: Mapped[float | None] = mapped_column(Float)
+    percent_change: Mapped[float | None] = mapped_column(Float)
+    response: Mapped[bool | None] = mapped_column(Boolean)
+    remission: Mapped[bool | None] = mapped_column(Boolean)
+    reliable_change: Mapped[str | None] = mapped_column(String(16))
+
+
 class Flag(db.Model):
     """A safety flag: opened by a positive safety item, resolved by a clinician, never deleted."""
 
@@ -220,6 +264,7 @@ class Flag(db.Model):
     __table_args__ = (
         UniqueConstraint("entry_id", "kind"),
         CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        Index("ix_flag_status_opened", "status", "opened_at"),
     )
 
     id: Mapped[str] = _id_column()
@@ -233,6 +278,7 @@ class Flag(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
     entry: Mapped[Entry] = relationship()
+    patient: Mapped[Patient] = relationship()
 
 
 class AuditEvent(db.Model):

@@ -55,3 +55,21 @@ def page(
         last = rows[-1]
         next_cursor = _encode([getattr(last, time_column.key), getattr(last, id_column.key)])
     return {"items": rows, "next_cursor": next_cursor}
+
+
+def offset_cursor(offset: int) -> str:
+    """A cursor for lists sorted in Python (the panel): an opaque position."""
+    return _encode(["offset", offset])
+
+
+def offset_from_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, offset = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if kind != "offset" or type(offset) is not int or offset < 0:
+            raise ValueError("not a cursor of ours")
+        return offset
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        abort(422, errors={"query": {"cursor": ["Not a cursor this API gave out."]}})

@@ -60,6 +60,15 @@ class Id(fields.String):
             raise ValidationError("Must be a UUID.") from error
 
 
+class Points(fields.Float):
+    """A score or a change in points: a whole number unless prorated."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return int(value) if float(value).is_integer() else float(value)
+
+
 class StrictBoolean(fields.Boolean):
     """Only JSON true or false: not 1, "yes" or "true"."""
 
@@ -131,7 +140,7 @@ class UserOut(Schema):
     patient_id = fields.String(allow_none=True, required=True)
 
 
-class SessionOut(Schema):
+class SignedInOut(Schema):
     user = fields.Nested(UserOut, required=True)
     csrf_token = fields.String(required=True)
 
@@ -367,7 +376,7 @@ class EntryOut(Schema):
     context = fields.String(required=True)
     session_id = fields.String(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True)
-    total = fields.Method("_total", required=True, metadata={"type": "number"})
+    total = Points(required=True)
     severity = fields.String(required=True)
     flags = fields.List(fields.String(), required=True)
     prorated = fields.Method("_prorated", required=True, metadata={"type": "boolean"})
@@ -377,10 +386,6 @@ class EntryOut(Schema):
     voided = fields.Boolean(required=True)
     void_reason = fields.String(allow_none=True, required=True)
     voided_at = UTCTime(allow_none=True, required=True)
-
-    def _total(self, entry) -> int | float:
-        total = entry.total
-        return int(total) if float(total).is_integer() else total
 
     def _prorated(self, entry) -> bool:
         return bool(entry.imputed_items)
@@ -406,3 +411,210 @@ class HealthOut(Schema):
 def utc(value: datetime) -> str:
     """Format a datetime the way every answer does: UTC, seconds, Z."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------- treatment sessions
+
+
+class StrictNumber(fields.Float):
+    """A JSON number: not a boolean, not a string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+LATEST_SESSION_AHEAD = timedelta(days=366)
+
+
+def _plausible_session_time(value: datetime) -> None:
+    if value < EARLIEST_TAKEN_AT:
+        raise ValidationError("Must not be before 2000-01-01.")
+    if value > datetime.now(UTC) + LATEST_SESSION_AHEAD:
+        raise ValidationError("Must not be more than a year ahead.")
+
+
+class SessionIn(StrictSchema):
+    started_at = UTCTime(required=True, validate=_plausible_session_time)
+    treatment = fields.String(required=True, validate=validate.OneOf(TREATMENTS))
+    dose_mg = StrictNumber(allow_none=True, validate=validate.Range(min=0, max=10000))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class SessionPatch(StrictSchema):
+    started_at = UTCTime(validate=_plausible_session_time)
+    treatment = fields.String(validate=validate.OneOf(TREATMENTS))
+    dose_mg = StrictNumber(allow_none=True, validate=validate.Range(min=0, max=10000))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _changes_something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.", "_schema")
+
+
+class SessionOut(Schema):
+    id = fields.String(required=True)
+    patient_id = fields.String(required=True)
+    started_at = UTCTime(required=True)
+    treatment = fields.String(required=True)
+    dose_mg = fields.Float(allow_none=True, required=True)
+    notes = fields.String(allow_none=True, required=True)
+    created_at = UTCTime(required=True)
+    updated_at = UTCTime(allow_none=True, required=True)
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+class SummaryQuery(StrictSchema):
+    instrument = fields.String(load_default="phq9", validate=validate.OneOf(sorted(INSTRUMENTS)))
+
+
+class Thresholds(Schema):
+    response_percent = fields.Float(required=True)
+    remission_max = fields.Integer(required=True)
+    min_baseline = fields.Integer(allow_none=True, required=True)
+    reliable_change = fields.Integer(allow_none=True, required=True)
+    minimal_important_difference = fields.Integer(allow_none=True, required=True)
+    recall_days = fields.Integer(required=True)
+
+
+class DailyPoint(Schema):
+    date = fields.Date(required=True)
+    mean = fields.Float(required=True)
+    n = fields.Integer(required=True)
+
+
+class WeeklyPoint(Schema):
+    week_start = fields.Date(required=True)
+    mean = fields.Float(required=True)
+    n = fields.Integer(required=True)
+
+
+class SessionPair(Schema):
+    session = fields.Nested(SessionOut, required=True)
+    pre = fields.Nested(EntryOut, allow_none=True, required=True)
+    post = fields.List(fields.Nested(EntryOut), required=True)
+    delta = Points(allow_none=True, required=True)
+    overlapping_recall = fields.Boolean(required=True)
+
+
+class ResolvedBy(Schema):
+    id = fields.String(required=True)
+    display_name = fields.String(required=True)
+
+
+class FlagOut(Schema):
+    id = fields.String(required=True)
+    patient = fields.Nested(PatientOut, required=True)
+    entry = fields.Nested(EntryOut, required=True)
+    kind = fields.String(required=True)
+    opened_at = UTCTime(required=True)
+    status = fields.String(required=True)
+    resolved_by = fields.Nested(ResolvedBy, allow_none=True, required=True)
+    resolved_at = UTCTime(allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True)
+
+
+class SummaryOut(Schema):
+    instrument = fields.String(required=True)
+    baseline = fields.Nested(EntryOut, allow_none=True, required=True)
+    baseline_rule = fields.Integer(allow_none=True, required=True)
+    latest = fields.Nested(EntryOut, allow_none=True, required=True)
+    change = Points(allow_none=True, required=True)
+    percent_change = fields.Float(allow_none=True, required=True)
+    response = fields.Boolean(allow_none=True, required=True)
+    remission = fields.Boolean(allow_none=True, required=True)
+    reliable_change = fields.String(allow_none=True, required=True)
+    thresholds = fields.Nested(Thresholds, required=True)
+    daily = fields.List(fields.Nested(DailyPoint), required=True)
+    weekly = fields.List(fields.Nested(WeeklyPoint), required=True)
+    sessions = fields.List(fields.Nested(SessionPair), required=True)
+    open_flags = fields.List(fields.Nested(FlagOut), required=True)
+
+
+class BaselineIn(StrictSchema):
+    entry_id = Id(required=True)
+
+
+class BaselineOut(Schema):
+    instrument = fields.String(required=True)
+    entry_id = fields.String(allow_none=True, required=True)
+    rule = fields.Integer(allow_none=True, required=True)
+
+
+# ---------------------------------------------------------------- the panel
+
+
+class PanelScore(Schema):
+    total = Points(required=True)
+    severity = fields.String(required=True)
+    taken_at = UTCTime(required=True)
+
+
+class PanelRowOut(Schema):
+    patient = fields.Nested(PatientOut, required=True)
+    instrument = fields.String(required=True)
+    baseline = fields.Nested(PanelScore, allow_none=True, required=True)
+    baseline_rule = fields.Integer(allow_none=True, required=True)
+    latest = fields.Nested(PanelScore, allow_none=True, required=True)
+    change = Points(allow_none=True, required=True)
+    percent_change = fields.Float(allow_none=True, required=True)
+    response = fields.Boolean(allow_none=True, required=True)
+    remission = fields.Boolean(allow_none=True, required=True)
+    reliable_change = fields.String(allow_none=True, required=True)
+    outcome_unavailable = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "Why response/remission are null: no_entries, no_follow_up, "
+            "baseline_below_minimum or baseline_zero."
+        },
+    )
+    open_flag_count = fields.Integer(required=True)
+    last_entry_at = UTCTime(allow_none=True, required=True)
+    sessions_count = fields.Integer(required=True)
+    overdue = fields.Boolean(required=True)
+    next_due_at = UTCTime(allow_none=True, required=True)
+
+
+class PanelQuery(ListQuery):
+    instrument = fields.String(load_default="phq9", validate=validate.OneOf(sorted(INSTRUMENTS)))
+    sort = fields.String(
+        load_default="default",
+        validate=validate.OneOf(["default", "name", "latest", "change", "last_entry_at"]),
+    )
+    q = fields.String(validate=validate.Length(min=1, max=200))
+
+
+# ---------------------------------------------------------------- flags
+
+
+class FlagQuery(ListQuery):
+    status = fields.String(validate=validate.OneOf(["open", "resolved"]))
+
+
+class ResolveIn(StrictSchema):
+    note = Text(required=True, validate=validate.Length(min=1, max=2000))
+
+
+# ---------------------------------------------------------------- clinic settings
+
+
+class ClinicOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    timezone = fields.String(required=True)
+    madrs_remission_max = fields.Integer(required=True)
+
+
+class ClinicPatch(StrictSchema):
+    timezone = Timezone()
+    madrs_remission_max = fields.Integer(strict=True, validate=validate.OneOf([12, 10]))
+
+    @validates_schema
+    def _changes_something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.", "_schema")

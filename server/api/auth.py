@@ -22,7 +22,7 @@ from ..schemas import (
     ListQuery,
     LoginIn,
     NewTokenOut,
-    SessionOut,
+    SignedInOut,
     TokenIn,
     TokenOut,
     envelope,
@@ -81,7 +81,7 @@ def _client_address() -> str:
 
 @blp.route("/login", methods=["POST"])
 @blp.arguments(LoginIn)
-@blp.response(200, SessionOut)
+@blp.response(200, SignedInOut)
 @documented_errors(blp, 401, 429)
 def login(body):
     """Sign in with email and password (sets the session cookie)"""
@@ -129,7 +129,7 @@ def logout():
 
 
 @blp.route("/me", methods=["GET"])
-@blp.response(200, SessionOut)
+@blp.response(200, SignedInOut)
 @documented_errors(blp, 401)
 def me():
     """Who is signed in, with a CSRF token for this session"""
@@ -139,7 +139,7 @@ def me():
 
 @blp.route("/enroll", methods=["POST"])
 @blp.arguments(EnrollIn)
-@blp.response(201, SessionOut)
+@blp.response(201, SignedInOut)
 @documented_errors(blp, 429)
 def enroll(body):
     """Create a patient account from an enrollment code (signs the patient in)"""

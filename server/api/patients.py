@@ -7,32 +7,39 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from .. import access, audit, enrollment, schedule
+from .. import access, audit, enrollment, outcomes, panel, schedule
 from ..extensions import db
+from ..instruments import INSTRUMENTS
 from ..models import Entry, Patient, TreatmentSession
+from ..pagination import offset_cursor, offset_from_cursor
 from ..schemas import (
     EnrollmentOut,
     NewPatientOut,
+    PanelQuery,
+    PanelRowOut,
     PatientDetailOut,
     PatientIn,
     PatientOut,
     PatientPatch,
     ScheduleSchema,
+    envelope,
 )
 from . import documented_errors
 
 blp = Blueprint("patients", __name__, url_prefix="/api/v1/patients", description="Patients")
 
+PanelList = envelope(PanelRowOut, "PanelList")
+
 EXTERNAL_ID_TAKEN = {"json": {"external_id": ["Already used by another patient of this clinic."]}}
 
 
-def patient_out(patient: Patient) -> dict:
+def patient_out(patient: Patient, enrolled: bool | None = None) -> dict:
     return {
         "id": patient.id,
         "display_name": patient.display_name,
         "external_id": patient.external_id,
         "timezone": patient.timezone,
-        "enrolled": patient.account is not None,
+        "enrolled": patient.account is not None if enrolled is None else enrolled,
         "created_at": patient.created_at,
     }
 
@@ -80,8 +87,79 @@ def _commit_or_external_id_taken() -> None:
         abort(422, errors=EXTERNAL_ID_TAKEN)
 
 
+def panel_row_out(row: panel.PanelRow) -> dict:
+    snapshot = row.snapshot
+
+    def score(prefix: str):
+        if snapshot is None or getattr(snapshot, f"{prefix}_total") is None:
+            return None
+        return {
+            "total": getattr(snapshot, f"{prefix}_total"),
+            "severity": getattr(snapshot, f"{prefix}_severity"),
+            "taken_at": getattr(snapshot, f"{prefix}_taken_at"),
+        }
+
+    return {
+        "patient": patient_out(row.patient, enrolled=row.enrolled),
+        "instrument": row.instrument,
+        "baseline": score("baseline"),
+        "baseline_rule": snapshot.baseline_rule if snapshot else None,
+        "latest": score("latest"),
+        "change": snapshot.change if snapshot else None,
+        "percent_change": outcomes.round1(snapshot.percent_change) if snapshot else None,
+        "response": snapshot.response if snapshot else None,
+        "remission": snapshot.remission if snapshot else None,
+        "reliable_change": snapshot.reliable_change if snapshot else None,
+        "outcome_unavailable": _why_no_outcome(row),
+        "open_flag_count": row.open_flag_count,
+        "last_entry_at": row.last_entry_at,
+        "sessions_count": row.sessions_count,
+        "overdue": row.overdue,
+        "next_due_at": row.next_due_at,
+    }
+
+
+def _why_no_outcome(row: panel.PanelRow) -> str | None:
+    """Why response and remission are null, in words a clinician can show as "n/a"."""
+    snapshot = row.snapshot
+    if snapshot is None:
+        return "no_entries"
+    if snapshot.response is not None or snapshot.remission is not None:
+        return None
+    if snapshot.change is None:
+        return "no_follow_up"
+    rules = INSTRUMENTS[row.instrument].outcome
+    if rules.min_baseline is not None and snapshot.baseline_total < rules.min_baseline:
+        return "baseline_below_minimum"
+    if snapshot.baseline_total == 0:
+        return "baseline_zero"
+    return None
+
+
 @blp.route("")
 class Patients(MethodView):
+    @blp.arguments(PanelQuery, location="query", unknown="raise")
+    @blp.response(200, PanelList)
+    @documented_errors(blp, 401, 403)
+    def get(self, query):
+        """The clinic's panel: open flags first, then most overdue, then name"""
+        clinician = access.clinician()
+        rows = panel.panel_rows(
+            clinician.clinic_id, query["instrument"], query.get("q"), query["sort"]
+        )
+        start = offset_from_cursor(query["cursor"])
+        shown = rows[start : start + query["limit"]]
+        more = start + query["limit"] < len(rows)
+        audit.record(
+            "panel.read",
+            detail={"instrument": query["instrument"], "patients": len(shown), "offset": start},
+        )
+        db.session.commit()
+        return {
+            "items": [panel_row_out(row) for row in shown],
+            "next_cursor": offset_cursor(start + query["limit"]) if more else None,
+        }
+
     @blp.arguments(PatientIn)
     @blp.response(201, NewPatientOut)
     @documented_errors(blp, 401, 403)

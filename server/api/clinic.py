@@ -1,0 +1,44 @@
+"""The signed-in clinician's clinic and its settings."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from .. import access, audit
+from ..extensions import db
+from ..models import Clinic, Patient
+from ..panel import refresh_snapshots
+from ..schemas import ClinicOut, ClinicPatch
+from . import documented_errors
+
+blp = Blueprint("clinic", __name__, url_prefix="/api/v1/clinic", description="Clinic settings")
+
+
+@blp.route("")
+class ClinicSettings(MethodView):
+    @blp.response(200, ClinicOut)
+    @documented_errors(blp, 401, 403)
+    def get(self):
+        """My clinic and its settings"""
+        return db.session.get(Clinic, access.clinician().clinic_id)
+
+    @blp.arguments(ClinicPatch)
+    @blp.response(200, ClinicOut)
+    @documented_errors(blp, 401, 403)
+    def patch(self, body):
+        """Change the clinic's settings (admin): default time zone, MADRS remission cut-off"""
+        clinic = db.session.get(Clinic, access.clinic_admin().clinic_id)
+        changed_cutoff = body.get("madrs_remission_max", clinic.madrs_remission_max) != (
+            clinic.madrs_remission_max
+        )
+        for name, value in body.items():
+            setattr(clinic, name, value)
+        audit.record("clinic.update", detail=body)
+        db.session.flush()
+        if changed_cutoff:
+            for patient_id in db.session.scalars(
+                select(Patient.id).where(Patient.clinic_id == clinic.id)
+            ):
+                refresh_snapshots(patient_id)
+        db.session.commit()
+        return clinic

@@ -1,0 +1,86 @@
+"""Safety flags: the clinic's inbox, and resolution with a note."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select, update
+
+from .. import access, audit
+from ..extensions import db
+from ..models import Flag, Patient, User, utcnow
+from ..pagination import page
+from ..schemas import FlagOut, FlagQuery, ResolveIn, envelope
+from . import documented_errors
+from .patients import patient_out
+
+blp = Blueprint("flags", __name__, url_prefix="/api/v1/flags", description="Safety flags")
+
+FlagList = envelope(FlagOut, "FlagList")
+
+
+def flag_out(flag: Flag) -> dict:
+    resolver = db.session.get(User, flag.resolved_by_id) if flag.resolved_by_id else None
+    return {
+        "id": flag.id,
+        "patient": patient_out(flag.patient),
+        "entry": flag.entry,
+        "kind": flag.kind,
+        "opened_at": flag.opened_at,
+        "status": flag.status,
+        "resolved_by": (
+            {"id": resolver.id, "display_name": resolver.display_name} if resolver else None
+        ),
+        "resolved_at": flag.resolved_at,
+        "note": flag.note,
+    }
+
+
+@blp.route("")
+class Flags(MethodView):
+    @blp.arguments(FlagQuery, location="query", unknown="raise")
+    @blp.response(200, FlagList)
+    @documented_errors(blp, 401, 403)
+    def get(self, query):
+        """The clinic's safety flags, oldest first"""
+        clinician = access.clinician()
+        statement = (
+            select(Flag)
+            .join(Patient, Patient.id == Flag.patient_id)
+            .where(Patient.clinic_id == clinician.clinic_id)
+        )
+        if query.get("status"):
+            statement = statement.where(Flag.status == query["status"])
+        result = page(statement, Flag.opened_at, Flag.id, query["limit"], query["cursor"])
+        items = [flag_out(flag) for flag in result["items"]]
+        audit.record(
+            "flags.read",
+            detail={"patient_ids": sorted({item["patient"]["id"] for item in items})},
+        )
+        db.session.commit()
+        return {"items": items, "next_cursor": result["next_cursor"]}
+
+
+@blp.route("/<string:fid>/resolve", methods=["POST"])
+@blp.arguments(ResolveIn)
+@blp.response(200, FlagOut)
+@documented_errors(blp, 401, 403, 404, 409)
+def resolve(body, fid):
+    """Resolve a safety flag with a note (who and when are recorded)"""
+    clinician = access.clinician()
+    flag = db.session.get(Flag, fid) if len(fid) <= 36 else None
+    if flag is None or flag.patient.clinic_id != clinician.clinic_id:
+        abort(404, message="No such flag.")
+    # Only an open flag can be resolved: the condition decides between two clinicians at once.
+    resolved = db.session.execute(
+        update(Flag)
+        .where(Flag.id == flag.id, Flag.status == "open")
+        .values(
+            status="resolved", resolved_by_id=clinician.id, resolved_at=utcnow(), note=body["note"]
+        )
+    )
+    if resolved.rowcount != 1:
+        db.session.rollback()
+        abort(409, message="This flag is already resolved.")
+    audit.record("flag.resolve", patient=flag.patient, detail={"flag_id": flag.id})
+    db.session.commit()
+    db.session.refresh(flag)
+    return flag_out(flag)

@@ -1,0 +1,270 @@
+"""Baseline, change, response, remission and series (shared/scales.md, Outcomes).
+
+Pure Python: no Flask, no database. Entries and sessions are any objects with the attributes
+used here (`id`, `taken_at`, `total`, `context`, `voided`, `session_id`; `id`, `started_at`),
+so the summary, the panel and the exports all share these rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from .instruments import Instrument, OutcomeRules
+
+# Rule 3: an entry this long before the first session can be its baseline.
+BASELINE_BEFORE_FIRST_SESSION = timedelta(days=7)
+# An unlinked pre/post-session entry belongs to the nearest session within these windows.
+PRE_SESSION_WINDOW = timedelta(hours=48)
+POST_SESSION_WINDOW = timedelta(days=7)
+
+EXPLICIT, BASELINE_CONTEXT, BEFORE_FIRST_SESSION, FIRST_ENTRY = 1, 2, 3, 4
+
+
+class EntryLike(Protocol):
+    id: str
+    taken_at: datetime
+    total: float
+    context: str
+    voided: bool
+    session_id: str | None
+
+
+class SessionLike(Protocol):
+    id: str
+    started_at: datetime
+
+
+def round1(value: float | None) -> float | None:
+    """Round half up to one decimal, for answers (thresholds use the unrounded value)."""
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _counted(entries) -> list:
+    """Non-voided entries, oldest first (ties by id, so that every caller agrees)."""
+    return sorted((e for e in entries if not e.voided), key=lambda e: (e.taken_at, e.id))
+
+
+def choose_baseline(
+    entries, sessions, explicit_entry_id: str | None = None
+) -> tuple[Any | None, int | None]:
+    """The baseline entry and the number of the rule that chose it (1–4), or (None, None)."""
+    counted = _counted(entries)
+    if explicit_entry_id is not None:
+        for entry in counted:
+            if entry.id == explicit_entry_id:
+                return entry, EXPLICIT
+    marked = [e for e in counted if e.context == "baseline"]
+    if marked:
+        return marked[-1], BASELINE_CONTEXT
+    candidates = [e for e in counted if e.context != "post_session"]
+    if sessions:
+        first_session = min(s.started_at for s in sessions)
+        window_start = first_session - BASELINE_BEFORE_FIRST_SESSION
+        before = [e for e in candidates if window_start <= e.taken_at <= first_session]
+        if before:
+            return before[-1], BEFORE_FIRST_SESSION
+    if candidates:
+        return candidates[0], FIRST_ENTRY
+    return None, None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    change: float | None = None
+    percent_change: float | None = None  # unrounded
+    response: bool | None = None
+    remission: bool | None = None
+    reliable_change: str | None = None
+
+
+def compare(
+    rules: OutcomeRules, baseline: float, follow_up: float, remission_max: int
+) -> Comparison:
+    """Change from baseline B to follow-up F, judged by the instrument's rules."""
+    change = baseline - follow_up
+    percent = change / baseline * 100 if baseline != 0 else None
+    eligible = rules.min_baseline is None or baseline >= rules.min_baseline
+    response = None
+    remission = None
+    if eligible:
+        response = None if percent is None else percent >= rules.response_percent
+        remission = follow_up <= remission_max
+    reliable = None
+    if rules.reliable_change is not None:
+        if change >= rules.reliable_change:
+            reliable = "improved"
+        elif change <= -rules.reliable_change:
+            reliable = "worsened"
+        else:
+            reliable = "no_change"
+    return Comparison(_whole(change), percent, response, remission, reliable)
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def local_date(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def daily_series(entries, timezone: str) -> list[dict]:
+    """One point per local day: the mean of that day's totals and their count."""
+    return _series(entries, timezone, lambda day: day, "date")
+
+
+def weekly_series(entries, timezone: str) -> list[dict]:
+    """One point per ISO week (Monday start, local time): mean total and count."""
+    return _series(entries, timezone, lambda day: day - timedelta(days=day.weekday()), "week_start")
+
+
+def _series(entries, timezone, bucket_of, key: str) -> list[dict]:
+    zone = ZoneInfo(timezone)
+    buckets: dict[date, list[float]] = defaultdict(list)
+    for entry in _counted(entries):
+        buckets[bucket_of(entry.taken_at.astimezone(zone).date())].append(entry.total)
+    return [
+        {key: day, "mean": round1(sum(totals) / len(totals)), "n": len(totals)}
+        for day, totals in sorted(buckets.items())
+    ]
+
+
+def link_session(context: str, taken_at: datetime, sessions) -> str | None:
+    """The nearest session within the window of a pre- or post-session entry, or None."""
+    if context == "pre_session":
+        candidates = [
+            s for s in sessions if timedelta(0) <= s.started_at - taken_at <= PRE_SESSION_WINDOW
+        ]
+    elif context == "post_session":
+        candidates = [
+            s for s in sessions if timedelta(0) <= taken_at - s.started_at <= POST_SESSION_WINDOW
+        ]
+    else:
+        return None
+    if not candidates:
+        return None
+    nearest = min(candidates, key=lambda s: (abs(s.started_at - taken_at), s.started_at, s.id))
+    return nearest.id
+
+
+def session_pairs(sessions, entries, recall_days: int) -> list[dict]:
+    """Per session: its pre entry, its post entries, the delta, and overlapping recall."""
+    counted = _counted(entries)
+    pairs = []
+    for session in sorted(sessions, key=lambda s: (s.started_at, s.id)):
+        linked = [e for e in counted if e.session_id == session.id]
+        pres = [e for e in linked if e.context == "pre_session"]
+        posts = [e for e in linked if e.context == "post_session"]
+        pre = pres[-1] if pres else None
+        first_post = posts[0] if posts else None
+        delta = None
+        overlapping = False
+        if pre is not None and first_post is not None:
+            delta = _whole(pre.total - first_post.total)
+            overlapping = first_post.taken_at - pre.taken_at < timedelta(days=recall_days)
+        pairs.append(
+            {
+                "session": session,
+                "pre": pre,
+                "post": posts,
+                "delta": delta,
+                "overlapping_recall": overlapping,
+            }
+        )
+    return pairs
+
+
+@dataclass
+class Summary:
+    instrument: str
+    baseline: Any | None
+    baseline_rule: int | None
+    latest: Any | None
+    comparison: Comparison
+    thresholds: dict
+    daily: list[dict] = field(default_factory=list)
+    weekly: list[dict] = field(default_factory=list)
+    sessions: list[dict] = field(default_factory=list)
+
+    @property
+    def change(self):
+        return self.comparison.change
+
+    @property
+    def percent_change(self):
+        return round1(self.comparison.percent_change)
+
+    @property
+    def response(self):
+        return self.comparison.response
+
+    @property
+    def remission(self):
+        return self.comparison.remission
+
+    @property
+    def reliable_change(self):
+        return self.comparison.reliable_change
+
+
+def thresholds(instrument: Instrument, remission_max: int) -> dict:
+    rules = instrument.outcome
+    return {
+        "response_percent": rules.response_percent,
+        "remission_max": remission_max,
+        "min_baseline": rules.min_baseline,
+        "reliable_change": rules.reliable_change,
+        "minimal_important_difference": rules.minimal_important_difference,
+        "recall_days": instrument.recall_days,
+    }
+
+
+def headline(
+    instrument: Instrument,
+    entries,
+    sessions,
+    explicit_baseline_id: str | None = None,
+    remission_max: int | None = None,
+) -> tuple[Any | None, int | None, Any | None, Comparison]:
+    """Baseline (and its rule), latest entry and their comparison: what the panel shows."""
+    remission_max = instrument.outcome.remission_max if remission_max is None else remission_max
+    baseline, rule = choose_baseline(entries, sessions, explicit_baseline_id)
+    counted = _counted(entries)
+    latest = counted[-1] if counted else None
+    comparison = Comparison()
+    if baseline is not None and latest is not None and latest.taken_at > baseline.taken_at:
+        comparison = compare(instrument.outcome, baseline.total, latest.total, remission_max)
+    return baseline, rule, latest, comparison
+
+
+def summarize(
+    instrument: Instrument,
+    entries,
+    sessions,
+    timezone: str,
+    explicit_baseline_id: str | None = None,
+    remission_max: int | None = None,
+) -> Summary:
+    """Everything a clinician decides from, for one patient and one instrument."""
+    remission_max = instrument.outcome.remission_max if remission_max is None else remission_max
+    baseline, rule, latest, comparison = headline(
+        instrument, entries, sessions, explicit_baseline_id, remission_max
+    )
+    return Summary(
+        instrument=instrument.id,
+        baseline=baseline,
+        baseline_rule=rule,
+        latest=latest,
+        comparison=comparison,
+        thresholds=thresholds(instrument, remission_max),
+        daily=daily_series(entries, timezone),
+        weekly=weekly_series(entries, timezone),
+        sessions=session_pairs(sessions, entries, instrument.recall_days),
+    )

@@ -1,0 +1,252 @@
+"""The clinician panel, read from outcome snapshots kept in step with every change.
+
+`refresh_snapshots` rewrites a patient's snapshots from their entries with the same pure
+functions the summary uses (outcomes.headline); every service that changes what outcomes
+depend on calls it inside its own transaction, after its own write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+
+from . import outcomes, schedule
+from .extensions import db
+from .instruments import INSTRUMENTS
+from .models import (
+    BaselineChoice,
+    Clinic,
+    Entry,
+    Flag,
+    OutcomeSnapshot,
+    Patient,
+    TreatmentSession,
+    User,
+)
+
+PANEL_INSTRUMENTS = tuple(INSTRUMENTS)
+
+
+def remission_max_for(clinic: Clinic, instrument_id: str) -> int:
+    """The remission cut-off that applies in this clinic (MADRS is a clinic choice)."""
+    if instrument_id == "madrs":
+        return clinic.madrs_remission_max
+    return INSTRUMENTS[instrument_id].outcome.remission_max
+
+
+def refresh_snapshots(patient_id: str) -> None:
+    """Recompute a patient's outcome snapshots (call after writing, before commit)."""
+    # Lock the patient row: concurrent writers for one patient take turns, and each
+    # recomputes from what the previous one committed (PostgreSQL; SQLite has one writer).
+    # NO KEY UPDATE, because inserting an entry already holds KEY SHARE on this row.
+    patient = db.session.execute(
+        select(Patient).where(Patient.id == patient_id).with_for_update(key_share=True)
+    ).scalar_one()
+    clinic = db.session.get(Clinic, patient.clinic_id)
+    entries = db.session.execute(
+        select(
+            Entry.id,
+            Entry.instrument,
+            Entry.taken_at,
+            Entry.total,
+            Entry.severity,
+            Entry.context,
+            Entry.voided,
+            Entry.session_id,
+        ).where(Entry.patient_id == patient_id, Entry.voided.is_(False))
+    ).all()
+    sessions = db.session.execute(
+        select(TreatmentSession.id, TreatmentSession.started_at).where(
+            TreatmentSession.patient_id == patient_id
+        )
+    ).all()
+    explicit = dict(
+        db.session.execute(
+            select(BaselineChoice.instrument, BaselineChoice.entry_id).where(
+                BaselineChoice.patient_id == patient_id
+            )
+        ).all()
+    )
+    db.session.execute(delete(OutcomeSnapshot).where(OutcomeSnapshot.patient_id == patient_id))
+    for instrument_id, instrument in INSTRUMENTS.items():
+        own = [e for e in entries if e.instrument == instrument_id]
+        if not own:
+            continue
+        baseline, rule, latest, comparison = outcomes.headline(
+            instrument,
+            own,
+            sessions,
+            explicit.get(instrument_id),
+            remission_max_for(clinic, instrument_id),
+        )
+        db.session.add(
+            OutcomeSnapshot(
+                patient_id=patient_id,
+                instrument=instrument_id,
+                clinic_id=patient.clinic_id,
+                entry_count=len(own),
+                baseline_entry_id=baseline.id if baseline else None,
+                baseline_rule=rule,
+                baseline_total=baseline.total if baseline else None,
+                baseline_severity=baseline.severity if baseline else None,
+                baseline_taken_at=baseline.taken_at if baseline else None,
+                latest_entry_id=latest.id,
+                latest_total=latest.total,
+                latest_severity=latest.severity,
+                latest_taken_at=latest.taken_at,
+                change=comparison.change,
+                percent_change=comparison.percent_change,
+                response=comparison.response,
+                remission=comparison.remission,
+                reliable_change=comparison.reliable_change,
+            )
+        )
+
+
+@dataclass
+class PanelRow:
+    patient: Patient
+    enrolled: bool
+    instrument: str
+    snapshot: OutcomeSnapshot | None
+    open_flag_count: int
+    last_entry_at: datetime | None
+    sessions_count: int
+    due: list[schedule.Due]
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        return min((d.due_at for d in self.due), default=None)
+
+    @property
+    def overdue(self) -> bool:
+        return any(d.overdue for d in self.due)
+
+    def overdue_by(self, now: datetime) -> timedelta:
+        overdue = [now - d.due_at for d in self.due if d.overdue]
+        return max(overdue, default=timedelta(0))
+
+
+SORTS = ("default", "name", "latest", "change", "last_entry_at")
+
+
+def panel_rows(
+    clinic_id: str, instrument: str = "phq9", query: str | None = None, sort: str = "default"
+) -> list[PanelRow]:
+    """One row per patient of the clinic, in a fixed number of queries whatever its size."""
+    now = datetime.now(UTC)
+    statement = (
+        select(Patient, User.id)
+        .outerjoin(User, User.patient_id == Patient.id)
+        .where(Patient.clinic_id == clinic_id)
+    )
+    if query:
+        statement = statement.where(func.lower(Patient.display_name).contains(query.lower()))
+    patients = db.session.execute(statement).all()
+
+    snapshots: dict[tuple[str, str], OutcomeSnapshot] = {
+        (s.patient_id, s.instrument): s
+        for s in db.session.scalars(
+            select(OutcomeSnapshot).where(OutcomeSnapshot.clinic_id == clinic_id)
+        )
+    }
+    open_flags = dict(
+        db.session.execute(
+            select(Flag.patient_id, func.count())
+            .join(Patient, Patient.id == Flag.patient_id)
+            .where(Patient.clinic_id == clinic_id, Flag.status == "open")
+            .group_by(Flag.patient_id)
+        ).all()
+    )
+    session_counts = dict(
+        db.session.execute(
+            select(TreatmentSession.patient_id, func.count())
+            .join(Patient, Patient.id == TreatmentSession.patient_id)
+            .where(Patient.clinic_id == clinic_id)
+            .group_by(TreatmentSession.patient_id)
+        ).all()
+    )
+    # Sessions close to today (any time zone's "today"), for pre-session check-ins.
+    near_sessions = db.session.execute(
+        select(TreatmentSession.id, TreatmentSession.patient_id, TreatmentSession.started_at)
+        .join(Patient, Patient.id == TreatmentSession.patient_id)
+        .where(
+            Patient.clinic_id == clinic_id,
+            TreatmentSession.started_at >= now - timedelta(days=2),
+            TreatmentSession.started_at <= now + timedelta(days=2),
+        )
+    ).all()
+    with_pre = set(
+        db.session.scalars(
+            select(Entry.session_id).where(
+                Entry.session_id.in_([s.id for s in near_sessions] or [""]),
+                Entry.context == "pre_session",
+                Entry.voided.is_(False),
+            )
+        )
+    )
+
+    rows = []
+    for patient, account_id in patients:
+        last_taken = {
+            name: snap.latest_taken_at
+            for name in PANEL_INSTRUMENTS
+            if (snap := snapshots.get((patient.id, name))) is not None
+        }
+        due = schedule.due_items(
+            patient.schedule,
+            now=now,
+            timezone=patient.timezone,
+            start=patient.created_at,
+            last_taken=last_taken,
+            sessions=[(s.id, s.started_at) for s in near_sessions if s.patient_id == patient.id],
+            sessions_with_pre_entry=with_pre,
+        )
+        rows.append(
+            PanelRow(
+                patient=patient,
+                enrolled=account_id is not None,
+                instrument=instrument,
+                snapshot=snapshots.get((patient.id, instrument)),
+                open_flag_count=open_flags.get(patient.id, 0),
+                last_entry_at=max(last_taken.values(), default=None),
+                sessions_count=session_counts.get(patient.id, 0),
+                due=due,
+            )
+        )
+    return sort_rows(rows, sort, now)
+
+
+def sort_rows(rows: list[PanelRow], sort: str, now: datetime) -> list[PanelRow]:
+    """Default: open flags first, then most overdue, then name; or by one column."""
+
+    def name(row: PanelRow):
+        return (row.patient.display_name.casefold(), row.patient.id)
+
+    if sort == "name":
+        return sorted(rows, key=name)
+    if sort in ("latest", "change"):
+        column = "latest_total" if sort == "latest" else "change"
+
+        # Highest first (worst score, most improvement); patients without a value last.
+        def by_value(row: PanelRow):
+            value = getattr(row.snapshot, column) if row.snapshot else None
+            return (value is None, -(value or 0), name(row))
+
+        return sorted(rows, key=by_value)
+    if sort == "last_entry_at":
+        # Most recent first; patients who never checked in last.
+        return sorted(
+            rows,
+            key=lambda r: (
+                r.last_entry_at is None,
+                -(r.last_entry_at.timestamp() if r.last_entry_at else 0),
+                name(r),
+            ),
+        )
+    return sorted(
+        rows,
+        key=lambda r: (r.open_flag_count == 0, -r.overdue_by(now).total_seconds(), name(r)),
+    )

@@ -1,0 +1,64 @@
+"""Treatment sessions, and the linking of pre/post-session entries to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from . import audit, outcomes
+from .extensions import db
+from .models import Entry, Patient, TreatmentSession, User, utcnow
+from .panel import refresh_snapshots
+
+
+def relink(patient_id: str) -> int:
+    """Re-link every server-linked pre/post entry of the patient; returns how many changed."""
+    sessions = db.session.execute(
+        select(TreatmentSession.id, TreatmentSession.started_at).where(
+            TreatmentSession.patient_id == patient_id
+        )
+    ).all()
+    entries = db.session.scalars(
+        select(Entry).where(
+            Entry.patient_id == patient_id,
+            Entry.context.in_(("pre_session", "post_session")),
+            Entry.session_explicit.is_(False),
+        )
+    )
+    changed = 0
+    for entry in entries:
+        session_id = outcomes.link_session(entry.context, entry.taken_at, sessions)
+        if session_id != entry.session_id:
+            entry.session_id = session_id
+            changed += 1
+    return changed
+
+
+def _after_change(patient: Patient) -> None:
+    db.session.flush()
+    relink(patient.id)
+    db.session.flush()
+    refresh_snapshots(patient.id)
+
+
+def create(patient: Patient, body: dict, actor: User) -> TreatmentSession:
+    """Add a session; entries around it are linked to it."""
+    session = TreatmentSession(patient_id=patient.id, created_by_id=actor.id, **body)
+    db.session.add(session)
+    db.session.flush()
+    audit.record("session.create", patient=patient, detail={"session_id": session.id})
+    _after_change(patient)
+    db.session.commit()
+    return session
+
+
+def update(patient: Patient, session: TreatmentSession, body: dict) -> TreatmentSession:
+    """Edit a session; moving it re-links the entries around it."""
+    for name, value in body.items():
+        setattr(session, name, value)
+    session.updated_at = utcnow()
+    audit.record(
+        "session.update", patient=patient, detail={"session_id": session.id, "fields": sorted(body)}
+    )
+    _after_change(patient)
+    db.session.commit()
+    return session
