@@ -33,3 +33,6 @@ format: $(BIN)/flask
 
 clean:
 	rm -rf $(VENV) instance/*.db instance/*.db-*
+
+bench: $(BIN)/flask
+	$(BIN)/python bench/run.py

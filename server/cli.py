@@ -76,6 +76,26 @@ def first_run_hint():
     )
 
 
+@click.command("synthetic-clinic")
+@click.option("--name", default="Synthetic Clinic", help="The new clinic's name.")
+@click.option("--patients", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--years", default=2.0, show_default=True, type=click.FloatRange(0.1, 10))
+@click.option("--seed", default=1, show_default=True, type=int)
+@with_appcontext
+def synthetic_clinic(name, patients, years, seed):
+    """Create an invented clinic with realistic trajectories (benchmarks and demos only)."""
+    from .synthetic import SYNTHETIC_PASSWORD, build_clinic, clinician_of
+
+    if db.session.scalar(db.select(Clinic.id).where(Clinic.name == name)):
+        raise click.ClickException(f"A clinic named {name!r} already exists.")
+    clinic = build_clinic(name, patients, years, seed)
+    click.echo(
+        f"Created {name!r} with {patients} patients. Sign in as {clinician_of(clinic).email} "
+        f"with password {SYNTHETIC_PASSWORD!r}."
+    )
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(create_clinician)
     app.cli.add_command(first_run_hint)
+    app.cli.add_command(synthetic_clinic)

@@ -7,8 +7,10 @@ depend on calls it inside its own transaction, after its own write.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 
@@ -107,10 +109,10 @@ def refresh_snapshots(patient_id: str) -> None:
 
 @dataclass
 class PanelRow:
-    patient: Patient
+    patient: Any  # a row with the Patient columns the panel shows
     enrolled: bool
     instrument: str
-    snapshot: OutcomeSnapshot | None
+    snapshot: Any | None  # a row of outcome_snapshot
     open_flag_count: int
     last_entry_at: datetime | None
     sessions_count: int
@@ -137,8 +139,17 @@ def panel_rows(
 ) -> list[PanelRow]:
     """One row per patient of the clinic, in a fixed number of queries whatever its size."""
     now = datetime.now(UTC)
+    # Plain rows, not ORM objects: the panel reads thousands of them and changes none.
     statement = (
-        select(Patient, User.id)
+        select(
+            Patient.id,
+            Patient.display_name,
+            Patient.external_id,
+            Patient.timezone,
+            Patient.schedule,
+            Patient.created_at,
+            User.id.label("account_id"),
+        )
         .outerjoin(User, User.patient_id == Patient.id)
         .where(Patient.clinic_id == clinic_id)
     )
@@ -146,10 +157,10 @@ def panel_rows(
         statement = statement.where(func.lower(Patient.display_name).contains(query.lower()))
     patients = db.session.execute(statement).all()
 
-    snapshots: dict[tuple[str, str], OutcomeSnapshot] = {
+    snapshots = {
         (s.patient_id, s.instrument): s
-        for s in db.session.scalars(
-            select(OutcomeSnapshot).where(OutcomeSnapshot.clinic_id == clinic_id)
+        for s in db.session.execute(
+            select(*OutcomeSnapshot.__table__.columns).where(OutcomeSnapshot.clinic_id == clinic_id)
         )
     }
     open_flags = dict(
@@ -188,8 +199,12 @@ def panel_rows(
         )
     )
 
+    sessions_today: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+    for session in near_sessions:
+        sessions_today[session.patient_id].append((session.id, session.started_at))
+
     rows = []
-    for patient, account_id in patients:
+    for patient in patients:
         last_taken = {
             name: snap.latest_taken_at
             for name in PANEL_INSTRUMENTS
@@ -201,13 +216,13 @@ def panel_rows(
             timezone=patient.timezone,
             start=patient.created_at,
             last_taken=last_taken,
-            sessions=[(s.id, s.started_at) for s in near_sessions if s.patient_id == patient.id],
+            sessions=sessions_today.get(patient.id, []),
             sessions_with_pre_entry=with_pre,
         )
         rows.append(
             PanelRow(
                 patient=patient,
-                enrolled=account_id is not None,
+                enrolled=patient.account_id is not None,
                 instrument=instrument,
                 snapshot=snapshots.get((patient.id, instrument)),
                 open_flag_count=open_flags.get(patient.id, 0),

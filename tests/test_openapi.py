@@ -29,6 +29,18 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/patients/{pid}/entries"),
     ("get", "/api/v1/patients/{pid}/entries/{eid}"),
     ("post", "/api/v1/patients/{pid}/entries/{eid}/void"),
+    ("get", "/api/v1/patients"),
+    ("get", "/api/v1/patients/{pid}/sessions"),
+    ("post", "/api/v1/patients/{pid}/sessions"),
+    ("get", "/api/v1/patients/{pid}/sessions/{sid}"),
+    ("patch", "/api/v1/patients/{pid}/sessions/{sid}"),
+    ("get", "/api/v1/patients/{pid}/summary"),
+    ("put", "/api/v1/patients/{pid}/baseline/{instrument_id}"),
+    ("delete", "/api/v1/patients/{pid}/baseline/{instrument_id}"),
+    ("get", "/api/v1/flags"),
+    ("post", "/api/v1/flags/{fid}/resolve"),
+    ("get", "/api/v1/clinic"),
+    ("patch", "/api/v1/clinic"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func
@@ -23,6 +24,7 @@ from ..schemas import (
     PatientPatch,
     ScheduleSchema,
     envelope,
+    utc,
 )
 from . import documented_errors
 
@@ -33,13 +35,13 @@ PanelList = envelope(PanelRowOut, "PanelList")
 EXTERNAL_ID_TAKEN = {"json": {"external_id": ["Already used by another patient of this clinic."]}}
 
 
-def patient_out(patient: Patient, enrolled: bool | None = None) -> dict:
+def patient_out(patient: Patient) -> dict:
     return {
         "id": patient.id,
         "display_name": patient.display_name,
         "external_id": patient.external_id,
         "timezone": patient.timezone,
-        "enrolled": patient.account is not None if enrolled is None else enrolled,
+        "enrolled": patient.account is not None,
         "created_at": patient.created_at,
     }
 
@@ -87,35 +89,55 @@ def _commit_or_external_id_taken() -> None:
         abort(422, errors=EXTERNAL_ID_TAKEN)
 
 
+def _points(value):
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def _time(value):
+    return None if value is None else utc(value)
+
+
 def panel_row_out(row: panel.PanelRow) -> dict:
+    """A panel row, already in its JSON form (PanelRowOut documents it; the panel is too
+    large to go through marshmallow within its time budget)."""
     snapshot = row.snapshot
 
     def score(prefix: str):
         if snapshot is None or getattr(snapshot, f"{prefix}_total") is None:
             return None
         return {
-            "total": getattr(snapshot, f"{prefix}_total"),
+            "total": _points(getattr(snapshot, f"{prefix}_total")),
             "severity": getattr(snapshot, f"{prefix}_severity"),
-            "taken_at": getattr(snapshot, f"{prefix}_taken_at"),
+            "taken_at": _time(getattr(snapshot, f"{prefix}_taken_at")),
         }
 
+    patient = row.patient
     return {
-        "patient": patient_out(row.patient, enrolled=row.enrolled),
+        "patient": {
+            "id": patient.id,
+            "display_name": patient.display_name,
+            "external_id": patient.external_id,
+            "timezone": patient.timezone,
+            "enrolled": row.enrolled,
+            "created_at": utc(patient.created_at),
+        },
         "instrument": row.instrument,
         "baseline": score("baseline"),
         "baseline_rule": snapshot.baseline_rule if snapshot else None,
         "latest": score("latest"),
-        "change": snapshot.change if snapshot else None,
+        "change": _points(snapshot.change) if snapshot else None,
         "percent_change": outcomes.round1(snapshot.percent_change) if snapshot else None,
         "response": snapshot.response if snapshot else None,
         "remission": snapshot.remission if snapshot else None,
         "reliable_change": snapshot.reliable_change if snapshot else None,
         "outcome_unavailable": _why_no_outcome(row),
         "open_flag_count": row.open_flag_count,
-        "last_entry_at": row.last_entry_at,
+        "last_entry_at": _time(row.last_entry_at),
         "sessions_count": row.sessions_count,
         "overdue": row.overdue,
-        "next_due_at": row.next_due_at,
+        "next_due_at": _time(row.next_due_at),
     }
 
 
@@ -155,10 +177,10 @@ class Patients(MethodView):
             detail={"instrument": query["instrument"], "patients": len(shown), "offset": start},
         )
         db.session.commit()
-        return {
-            "items": [panel_row_out(row) for row in shown],
-            "next_cursor": offset_cursor(start + query["limit"]) if more else None,
-        }
+        return jsonify(
+            items=[panel_row_out(row) for row in shown],
+            next_cursor=offset_cursor(start + query["limit"]) if more else None,
+        )
 
     @blp.arguments(PatientIn)
     @blp.response(201, NewPatientOut)
