@@ -153,9 +153,11 @@ def panel_rows(
         .outerjoin(User, User.patient_id == Patient.id)
         .where(Patient.clinic_id == clinic_id)
     )
-    if query:
-        statement = statement.where(func.lower(Patient.display_name).contains(query.lower()))
     patients = db.session.execute(statement).all()
+    if query:
+        # In Python, not SQL LIKE: no wildcards, and case folding beyond ASCII on SQLite too.
+        needle = query.casefold()
+        patients = [p for p in patients if needle in p.display_name.casefold()]
 
     snapshots = {
         (s.patient_id, s.instrument): s
