@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import auth, cli, errors, web
 from .api import register_blueprints
 from .config import DEVELOPMENT_SECRET_KEY, Config, from_environment
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import compress, csrf, db, limiter, login_manager, migrate
 
 
 class ConfigurationError(RuntimeError):
@@ -40,6 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    app.config.setdefault("COMPRESS_MIMETYPES", web.COMPRESSED_MIMETYPES)
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    compress.init_app(app)
 
     auth.register(app)
     web.register(app)

@@ -65,6 +65,8 @@ class Clinic(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # MADRS remission cut-off: 12 (esketamine trials) or 10 (KetECT), scales.md.
     madrs_remission_max: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
+    # What the PWA shows at once when a safety item is positive; None: the default text.
+    crisis_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from . import access
+from .crisis import crisis_text_of
 from .instruments import INSTRUMENTS, ScoringError, score
 
 CONTEXTS = ("baseline", "pre_session", "post_session", "routine")
@@ -128,6 +129,9 @@ def envelope(item_schema: type[Schema], name: str) -> type[Schema]:
 class ClinicRef(Schema):
     id = fields.String(required=True)
     name = fields.String(required=True)
+    crisis_resources = fields.String(
+        required=True, metadata={"description": "Shown at once when a safety item is positive."}
+    )
 
 
 class UserOut(Schema):
@@ -608,10 +612,13 @@ class ClinicOut(Schema):
     name = fields.String(required=True)
     timezone = fields.String(required=True)
     madrs_remission_max = fields.Integer(required=True)
+    crisis_text = fields.String(allow_none=True, required=True)
+    crisis_resources = fields.Function(crisis_text_of, required=True, metadata={"type": "string"})
 
 
 class ClinicPatch(StrictSchema):
     timezone = Timezone()
+    crisis_text = fields.String(allow_none=True, validate=validate.Length(min=1, max=4000))
     madrs_remission_max = fields.Integer(strict=True, validate=validate.OneOf([12, 10]))
 
     @validates_schema

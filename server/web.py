@@ -1,13 +1,15 @@
 """Request hooks shared by every response: body checks, security headers, the PWA files."""
 
+import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, request, send_from_directory
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import PathConverter
 
-PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+PWA_DIR = (Path(__file__).resolve().parent.parent / "pwa").resolve()
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 IMPORT_PATH = "/api/v1/import"
 
@@ -31,14 +33,60 @@ class PwaPath(PathConverter):
     regex = r"(?!api/)[^/].*?"
 
 
+MIMETYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".webmanifest": "application/manifest+json",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+}
+# Text types are compressed (flask-compress); API JSON is not, so that no secret in an API
+# answer is ever compressed beside attacker-chosen text (BREACH).
+COMPRESSED_MIMETYPES = [t for t in MIMETYPES.values() if t.startswith("text/")] + [
+    "application/manifest+json",
+    "image/svg+xml",
+]
+SHELL_VERSION_MARK = "__SHELL_VERSION__"
+
+
+@lru_cache(maxsize=1)
+def shell_version() -> str:
+    """A hash of every PWA file: the service worker's cache name changes with any of them."""
+    digest = hashlib.sha256()
+    for path in sorted(PWA_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(PWA_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _pwa_file(filename: str) -> Response:
+    path = (PWA_DIR / filename).resolve()
+    if not path.is_relative_to(PWA_DIR) or not path.is_file():
+        abort(404)
+    mimetype = MIMETYPES.get(path.suffix)
+    if mimetype is None:
+        abort(404)
+    data = path.read_bytes()
+    if filename == "sw.js":
+        data = data.replace(SHELL_VERSION_MARK.encode(), shell_version().encode())
+    response = Response(data, mimetype=mimetype)
+    response.set_etag(hashlib.sha256(data).hexdigest()[:20])
+    # Always revalidate: the service worker, not the HTTP cache, keeps the app offline.
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
 @pwa.get("/")
 def index():
-    return send_from_directory(PWA_DIR, "index.html")
+    return _pwa_file("index.html")
 
 
 @pwa.get("/<pwa_path:filename>")
 def static_file(filename: str):
-    return send_from_directory(PWA_DIR, filename)
+    return _pwa_file(filename)
 
 
 def _reject_constant(name: str):

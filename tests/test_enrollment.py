@@ -129,7 +129,10 @@ def test_enrolling_creates_a_signed_in_patient_account(app, world):
         "new@example.org",
         False,
     )
-    assert user["clinic"] == {"id": world.clinic_x.id, "name": "Clinic X"}
+    assert user["clinic"]["id"] == world.clinic_x.id
+    assert user["clinic"]["name"] == "Clinic X"
+    assert "not watched" not in user["clinic"]["crisis_resources"]  # the PWA says that itself
+    assert "emergency" in user["clinic"]["crisis_resources"]
     assert response.json["csrf_token"]
     assert browser.get("/api/v1/auth/me").json["user"]["id"] == user["id"]
     own = browser.get(f"{PATIENTS}/me")

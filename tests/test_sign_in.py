@@ -2,6 +2,7 @@
 
 import pytest
 
+from server.crisis import DEFAULT_CRISIS_TEXT
 from server.extensions import db
 from server.models import Patient, User
 from tests.conftest import PASSWORD, Browser, database
@@ -42,7 +43,11 @@ def test_a_clinician_signs_in_and_gets_their_user_and_a_csrf_token(app, world):
         "is_admin": False,
         "email": "doc.x@example.org",
         "display_name": "Dr Test",
-        "clinic": {"id": world.clinic_x.id, "name": "Clinic X"},
+        "clinic": {
+            "id": world.clinic_x.id,
+            "name": "Clinic X",
+            "crisis_resources": DEFAULT_CRISIS_TEXT,
+        },
         "patient_id": None,
     }
     assert isinstance(response.json["csrf_token"], str) and response.json["csrf_token"]
@@ -58,7 +63,10 @@ def test_a_patient_signs_in_and_their_user_names_their_patient_record(app, world
         False,
         world.patient_a.id,
     )
-    assert user["clinic"] == {"id": world.clinic_x.id, "name": "Clinic X"}
+    assert user["clinic"]["id"] == world.clinic_x.id
+    assert user["clinic"]["name"] == "Clinic X"
+    assert "not watched" not in user["clinic"]["crisis_resources"]  # the PWA says that itself
+    assert "emergency" in user["clinic"]["crisis_resources"]
 
 
 def test_an_admin_is_marked_as_admin(app, world):

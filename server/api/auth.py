@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import access, audit, enrollment
 from ..auth import new_token_secret, sha256, signed_in_via_token, verify_password
+from ..crisis import crisis_text_of
 from ..extensions import db, limiter
 from ..models import ApiToken, User, utcnow
 from ..pagination import page
@@ -41,7 +42,11 @@ def user_out(user: User) -> dict:
         "is_admin": user.is_admin,
         "email": user.email,
         "display_name": user.display_name,
-        "clinic": {"id": user.clinic.id, "name": user.clinic.name},
+        "clinic": {
+            "id": user.clinic.id,
+            "name": user.clinic.name,
+            "crisis_resources": crisis_text_of(user.clinic),
+        },
         "patient_id": user.patient_id,
     }
 

@@ -1,0 +1,63 @@
+// The API, same origin, with the session cookie and the CSRF header on unsafe requests.
+
+let csrfToken = null;
+
+export function setCsrf(token) {
+  csrfToken = token;
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export class NetworkError extends Error {}
+
+export async function api(path, { method = 'GET', body } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new NetworkError(error.message);
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+/** Plain words for an error, with every field the server named. */
+export function errorMessage(error) {
+  if (error instanceof NetworkError) return 'You seem to be offline. Try again when you are connected.';
+  if (!(error instanceof ApiError)) return 'Something went wrong.';
+  const parts = [];
+  if (error.body && error.body.message) parts.push(error.body.message);
+  const walk = (value, path) => {
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      parts.push(`${path ? `${path}: ` : ''}${value.join(' ')}`);
+    } else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        walk(inner, ['json', 'query', '_schema'].includes(key) ? path : (path ? `${path} ${key}` : key));
+      }
+    }
+  };
+  if (error.body && error.body.errors) walk(error.body.errors, '');
+  if (!parts.length) parts.push(`The server answered ${error.status}.`);
+  return parts.join(' ');
+}

@@ -1,0 +1,114 @@
+// The history chart, our own SVG: bands shaded, points, sessions marked, reference lines.
+// One tab stop; arrow keys move through points and sessions, and each is read out.
+
+import { day, sessionLabel } from './format.js';
+import { h } from './ui.js';
+
+const WIDTH = 640;
+const HEIGHT = 300;
+const PAD = { left: 34, right: 12, top: 14, bottom: 30 };
+
+export function sparkline(values, max, label) {
+  const w = 160;
+  const hgt = 40;
+  const step = values.length > 1 ? w / (values.length - 1) : 0;
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(hgt - (v / max) * hgt).toFixed(1)}`).join(' ');
+  return h('svg:svg', { viewBox: `-2 -2 ${w + 4} ${hgt + 4}`, class: 'spark', role: 'img', 'aria-label': label },
+    h('svg:polyline', { points, class: 'spark-line' }));
+}
+
+/**
+ * points: [{at: Date, value, label}], sessions: [{started_at, treatment, dose_mg}],
+ * lines: [{value, label, kind}], bands: [{min, max, label}], max.
+ */
+export function chart({ title, points, sessions = [], lines = [], bands = [], max }) {
+  const start = points.length ? points[0].at.getTime() : Date.now() - 86400000 * 30;
+  const end = points.length ? points[points.length - 1].at.getTime() : Date.now();
+  const span = Math.max(end - start, 86400000);
+  const x = (t) => PAD.left + ((t - start) / span) * (WIDTH - PAD.left - PAD.right);
+  const y = (v) => PAD.top + (1 - v / max) * (HEIGHT - PAD.top - PAD.bottom);
+
+  const caption = h('p', { class: 'chart-caption', 'aria-live': 'polite' },
+    points.length ? 'Use the arrow keys to read each point.' : 'No scores yet.');
+  const svg = h('svg:svg', {
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
+    class: 'chart',
+    role: 'application',
+    tabindex: '0',
+    'aria-roledescription': 'chart',
+    'aria-label': `${title}. ${points.length} points. Use the left and right arrow keys to read each point and session.`,
+  });
+
+  for (const [index, band] of bands.entries()) {
+    const top = y(Math.min(max, band.max + 0.5));
+    const bottom = y(Math.max(0, band.min - 0.5));
+    svg.append(h('svg:rect', {
+      x: PAD.left, y: top, width: WIDTH - PAD.left - PAD.right, height: Math.max(0, bottom - top),
+      class: `band band-${index}`,
+    }, h('svg:title', {}, band.label)));
+  }
+  for (const tick of [0, Math.round(max / 2), max]) {
+    svg.append(h('svg:text', { x: PAD.left - 6, y: y(tick) + 4, class: 'axis', 'text-anchor': 'end' }, String(tick)));
+  }
+  if (points.length) {
+    svg.append(h('svg:text', { x: PAD.left, y: HEIGHT - 8, class: 'axis' }, day(points[0].at)));
+    svg.append(h('svg:text', { x: WIDTH - PAD.right, y: HEIGHT - 8, class: 'axis', 'text-anchor': 'end' },
+      day(points[points.length - 1].at)));
+  }
+  for (const line of lines) {
+    svg.append(h('svg:line', {
+      x1: PAD.left, x2: WIDTH - PAD.right, y1: y(line.value), y2: y(line.value), class: `ref ref-${line.kind}`,
+    }, h('svg:title', {}, `${line.label}: ${line.value}`)));
+  }
+
+  const stops = [];
+  const inRange = sessions.filter((s) => {
+    const t = new Date(s.started_at).getTime();
+    return t >= start - 86400000 && t <= end + 86400000;
+  });
+  for (const session of inRange) {
+    const t = new Date(session.started_at).getTime();
+    const mark = h('svg:g', { class: 'session' },
+      h('svg:line', { x1: x(t), x2: x(t), y1: PAD.top, y2: HEIGHT - PAD.bottom }),
+      h('svg:path', { d: `M${x(t) - 6},${PAD.top - 10} h12 l-6,9 z` }),
+      h('svg:title', {}, sessionLabel(session)));
+    svg.append(mark);
+    stops.push({ t, el: mark, text: sessionLabel(session) });
+  }
+
+  if (points.length > 1) {
+    svg.append(h('svg:polyline', {
+      class: 'trend', points: points.map((p) => `${x(p.at.getTime()).toFixed(1)},${y(p.value).toFixed(1)}`).join(' '),
+    }));
+  }
+  const dots = document.createDocumentFragment();
+  for (const point of points) {
+    const dot = h('svg:circle', { cx: x(point.at.getTime()), cy: y(point.value), r: points.length > 200 ? 2.5 : 4.5, class: 'dot' },
+      h('svg:title', {}, point.label));
+    dots.append(dot);
+    stops.push({ t: point.at.getTime(), el: dot, text: point.label });
+  }
+  svg.append(dots);
+  stops.sort((a, b) => a.t - b.t);
+
+  let current = -1;
+  const focusStop = (index) => {
+    if (!stops.length) return;
+    if (current >= 0) stops[current].el.classList.remove('current');
+    current = Math.max(0, Math.min(stops.length - 1, index));
+    stops[current].el.classList.add('current');
+    caption.textContent = stops[current].text;
+  };
+  svg.addEventListener('keydown', (event) => {
+    const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: stops.length - 1 };
+    if (event.key in moves) {
+      event.preventDefault();
+      focusStop(current < 0 && event.key === 'ArrowRight' ? 0 : moves[event.key]);
+    }
+  });
+  svg.addEventListener('focus', () => { if (current < 0) focusStop(stops.length - 1); });
+  for (const [index, stop] of stops.entries()) {
+    stop.el.addEventListener('mouseenter', () => focusStop(index));
+  }
+  return h('figure', { class: 'chart-box' }, svg, caption);
+}

@@ -1,0 +1,62 @@
+// Dates, scores and bands in plain words.
+
+export function isoWithOffset(date = new Date()) {
+  const pad = (n) => String(Math.trunc(Math.abs(n))).padStart(2, '0');
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
+    + `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+    + `${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}
+
+export function day(value) {
+  const date = typeof value === 'string' && value.length === 10 ? new Date(`${value}T12:00:00`) : new Date(value);
+  return date.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+export function dayAndTime(value) {
+  return new Date(value).toLocaleString(undefined, {
+    day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
+  });
+}
+
+export function daysSince(value, now = new Date()) {
+  return (now - new Date(value)) / 86400000;
+}
+
+/** The band of a total, from the instrument's own definition (rounded half up, scales.md). */
+export function bandOf(instrument, total) {
+  const whole = Math.floor(total + 0.5);
+  const band = instrument.bands.find((b) => b.min <= whole && whole <= b.max);
+  return band ? band.label : '';
+}
+
+const BAND_WORDS = {
+  minimal: 'minimal symptoms',
+  mild: 'mild symptoms',
+  moderate: 'moderate symptoms',
+  'moderately severe': 'moderately severe symptoms',
+  severe: 'severe symptoms',
+  'symptom-free': 'no symptoms',
+};
+
+export function bandWords(label) {
+  return BAND_WORDS[label] || label;
+}
+
+export const TREATMENT_NAMES = {
+  ketamine_iv: 'Ketamine infusion',
+  ketamine_im: 'Ketamine injection',
+  esketamine_nasal: 'Esketamine nasal spray',
+  other: 'Treatment session',
+};
+
+export function sessionLabel(session) {
+  const kind = TREATMENT_NAMES[session.treatment] || 'Treatment session';
+  const dose = session.dose_mg === null || session.dose_mg === undefined ? '' : `, ${session.dose_mg} mg`;
+  return `${kind}${dose}, ${day(session.started_at)}`;
+}
+
+export function plural(count, one, many) {
+  return `${count} ${count === 1 ? one : many}`;
+}

@@ -1,0 +1,89 @@
+// The outbox: a finished check-in is stored on the phone first, then sent.
+// Sent again on load, on `online`, on `visibilitychange` and after each new entry. A network
+// failure or a 5xx keeps it queued; a 4xx is shown to the patient. The server's idempotency
+// (same id, same body → 200) makes every resend safe.
+
+import { api, ApiError, NetworkError, errorMessage } from './api.js';
+import * as store from './store.js';
+
+const CHANGED = 'tidemark:outbox';
+
+export function onChange(listener) {
+  window.addEventListener(CHANGED, listener);
+  return () => window.removeEventListener(CHANGED, listener);
+}
+
+function changed(detail = {}) {
+  window.dispatchEvent(new CustomEvent(CHANGED, { detail }));
+}
+
+export async function items() {
+  const rows = await store.all('outbox');
+  return rows.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));
+}
+
+export async function enqueue(body) {
+  await store.put('outbox', {
+    id: body.id,
+    body,
+    state: 'queued',
+    error: null,
+    queuedAt: new Date().toISOString(),
+  });
+  changed();
+}
+
+export async function discard(id) {
+  await store.remove('outbox', id);
+  changed();
+}
+
+let flushing = null;
+
+/** Send what is queued; resolves to {sent, queued, failed, needsSignIn}. */
+export function flush() {
+  if (!flushing) {
+    const work = navigator.locks
+      ? navigator.locks.request('tidemark-outbox', () => send())
+      : send();
+    flushing = work.finally(() => { flushing = null; });
+  }
+  return flushing;
+}
+
+async function send() {
+  const result = { sent: [], needsSignIn: false, offline: false };
+  for (const item of await items()) {
+    if (item.state !== 'queued') continue;
+    try {
+      const entry = await api('/patients/me/entries', { method: 'POST', body: item.body });
+      await store.remove('outbox', item.id);
+      await remember(entry);
+      result.sent.push(entry);
+    } catch (error) {
+      if (error instanceof NetworkError || (error instanceof ApiError && error.status >= 500)) {
+        result.offline = error instanceof NetworkError;
+        break; // stays queued; the next trigger tries again
+      }
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        result.needsSignIn = true;
+        break; // stays queued until the patient signs in again
+      }
+      await store.put('outbox', { ...item, state: 'failed', error: errorMessage(error) });
+    }
+  }
+  const left = await items();
+  changed({ sent: result.sent.length });
+  return {
+    ...result,
+    queued: left.filter((i) => i.state === 'queued').length,
+    failed: left.filter((i) => i.state === 'failed'),
+  };
+}
+
+/** Keep a sent entry in the offline copy of the patient's recent entries. */
+async function remember(entry) {
+  const recent = (await store.cache.get('entries')) || [];
+  const others = recent.filter((e) => e.id !== entry.id);
+  await store.cache.set('entries', [...others, entry].slice(-200));
+}

@@ -1,0 +1,60 @@
+// Service worker: the app shell, precached by version, served offline. Never caches /api/.
+
+const VERSION = '__SHELL_VERSION__';
+const PREFIX = 'tidemark-shell-';
+const CACHE = `${PREFIX}${VERSION}`;
+const SHELL = [
+  '/',
+  '/style.css',
+  '/app.js',
+  '/api.js',
+  '/store.js',
+  '/outbox.js',
+  '/format.js',
+  '/ui.js',
+  '/chart.js',
+  '/views/home.js',
+  '/views/signin.js',
+  '/views/enroll.js',
+  '/views/checkin.js',
+  '/views/history.js',
+  '/views/data.js',
+  '/views/clinician.js',
+  '/manifest.webmanifest',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+  '/icons/icon-maskable-512.png',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches.open(CACHE)
+      .then((cache) => cache.addAll(SHELL.map((path) => new Request(path, { cache: 'reload' }))))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(
+        names.filter((name) => name.startsWith(PREFIX) && name !== CACHE).map((name) => caches.delete(name)),
+      ))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/')) return; // patient data: network only, never cached
+  if (request.mode === 'navigate') {
+    // Any page of the app (also "/?code=…"): the cached shell, so it opens offline.
+    event.respondWith(caches.match('/', { cacheName: CACHE }).then((hit) => hit || fetch(request)));
+    return;
+  }
+  event.respondWith(
+    caches.match(request, { cacheName: CACHE, ignoreSearch: true }).then((hit) => hit || fetch(request)),
+  );
+});

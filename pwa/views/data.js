@@ -1,0 +1,58 @@
+import { api, errorMessage } from '../api.js';
+import { signOut, state } from '../app.js';
+import { plural } from '../format.js';
+import * as outbox from '../outbox.js';
+import { alertBox, button, focusHeading, h, show } from '../ui.js';
+
+export async function render(main) {
+  document.title = 'My data · Tidemark';
+  const message = h('div', { 'aria-live': 'polite' });
+  const unsent = (await outbox.items()).length;
+  const signOutArea = h('div', { class: 'stack' });
+
+  const download = async () => {
+    show(message, h('p', {}, 'Preparing your download…'));
+    try {
+      const response = await fetch('/api/v1/patients/me/export', { credentials: 'same-origin' });
+      if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+      const blob = await response.blob();
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: `tidemark-my-data-${new Date().toISOString().slice(0, 10)}.json` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      show(message, h('p', { role: 'status' }, 'Your data has been downloaded.'));
+    } catch (error) {
+      show(message, alertBox(navigator.onLine ? errorMessage(error) : 'You are offline. Download your data when you are connected.'));
+    }
+  };
+
+  const confirmSignOut = () => {
+    show(signOutArea,
+      h('p', { class: 'alert', role: 'alert' },
+        `${plural(unsent, 'check-in has', 'check-ins have')} not been sent yet. Signing out removes ${unsent === 1 ? 'it' : 'them'} from this phone.`),
+      h('div', { class: 'actions' },
+        button('Sign out anyway', () => signOut(), { class: 'danger' }),
+        button('Stay signed in', () => render(main))));
+    signOutArea.querySelector('[role=alert]').focus();
+  };
+
+  show(signOutArea,
+    button('Sign out', () => (unsent ? confirmSignOut() : signOut())),
+    h('p', { class: 'hint' }, 'Signing out removes your data from this phone.'));
+
+  show(main,
+    h('h1', {}, 'My data'),
+    h('p', {}, `Signed in as ${state.user.email}.`),
+    h('section', { class: 'card', 'aria-labelledby': 'download-title' },
+      h('h2', { id: 'download-title' }, 'Download'),
+      h('p', {}, 'A file with every check-in, session and note about you (JSON).'),
+      button('Download my data', download, { class: 'primary' }),
+      message),
+    h('section', { class: 'card', 'aria-labelledby': 'signout-title' },
+      h('h2', { id: 'signout-title' }, 'Sign out'),
+      signOutArea),
+  );
+  focusHeading(main);
+}

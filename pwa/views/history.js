@@ -1,0 +1,86 @@
+import { cachedGet, instruments } from '../app.js';
+import { bandOf, bandWords, day, sessionLabel } from '../format.js';
+import { chart } from '../chart.js';
+import { button, focusHeading, h, show } from '../ui.js';
+
+export async function render(main, params) {
+  const scales = (await instruments()).filter((i) => i.rater === 'self');
+  const instrument = scales.find((i) => i.id === params.get('instrument')) || scales[0];
+  const scale = params.get('by') === 'week' ? 'week' : 'day';
+  const asTable = params.get('view') === 'table';
+  const [summary, sessions] = await Promise.all([
+    cachedGet(`/patients/me/summary?instrument=${instrument.id}`, `summary:${instrument.id}`),
+    cachedGet('/patients/me/sessions', 'sessions'),
+  ]);
+  document.title = `History · ${instrument.name} · Tidemark`;
+  const data = summary.data;
+  const link = (changes) => {
+    const next = new URLSearchParams({ instrument: instrument.id, by: scale, view: asTable ? 'table' : 'chart', ...changes });
+    return `#/history?${next}`;
+  };
+  const toggle = (label, href, pressed) => h('a', { class: 'button toggle', href, 'aria-current': pressed ? 'true' : null }, label);
+
+  const series = !data ? [] : (scale === 'week' ? data.weekly : data.daily).map((point) => {
+    const date = scale === 'week' ? point.week_start : point.date;
+    const band = bandOf(instrument, point.mean);
+    const when = scale === 'week' ? `Week of ${day(date)}` : day(date);
+    return {
+      at: new Date(`${date}T12:00:00`), date: when, value: point.mean, n: point.n, band,
+      label: `${when}: ${point.mean}, ${bandWords(band)}${point.n > 1 ? ` (average of ${point.n})` : ''}`,
+    };
+  });
+  const lines = [];
+  if (data && data.baseline) {
+    const rules = data.thresholds;
+    const base = data.baseline.total;
+    lines.push({ value: base, label: 'Your starting score (baseline)', kind: 'baseline' });
+    if (rules.min_baseline === null || base >= rules.min_baseline) {
+      lines.push({ value: Math.round(base * (100 - rules.response_percent)) / 100, label: 'Half your starting score (response)', kind: 'response' });
+      lines.push({ value: rules.remission_max, label: 'Remission line', kind: 'remission' });
+    }
+  }
+  const sessionList = (sessions.data && sessions.data.items) || [];
+
+  show(main,
+    h('h1', {}, 'Your history'),
+    summary.fromCache ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
+    h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
+      scales.map((s) => toggle(s.name, link({ instrument: s.id }), s.id === instrument.id))),
+    h('nav', { class: 'toggles', 'aria-label': 'Group by' },
+      toggle('Days', link({ by: 'day' }), scale === 'day'),
+      toggle('Weeks', link({ by: 'week' }), scale === 'week'),
+      toggle(asTable ? 'Show chart' : 'Show table', link({ view: asTable ? 'chart' : 'table' }), false)),
+    asTable
+      ? table(instrument, series, scale)
+      : chart({
+        title: `${instrument.name} ${scale === 'week' ? 'weekly' : 'daily'} scores`,
+        points: series, sessions: sessionList, lines, bands: instrument.bands, max: instrument.max,
+      }),
+    legend(lines, sessionList),
+  );
+  focusHeading(main);
+}
+
+function table(instrument, series, scale) {
+  if (!series.length) return h('p', {}, 'No scores yet.');
+  return h('table', {},
+    h('caption', {}, `${instrument.name} by ${scale}`),
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, scale === 'week' ? 'Week' : 'Date'),
+      h('th', { scope: 'col' }, 'Score'),
+      h('th', { scope: 'col' }, 'Band'),
+      h('th', { scope: 'col' }, 'Check-ins'))),
+    h('tbody', {}, series.map((p) => h('tr', {},
+      h('th', { scope: 'row' }, p.date),
+      h('td', {}, String(p.value)),
+      h('td', {}, p.band),
+      h('td', {}, String(p.n))))));
+}
+
+function legend(lines, sessions) {
+  return h('section', { class: 'legend', 'aria-label': 'About the chart' },
+    h('ul', {},
+      lines.map((line) => h('li', { class: `key-${line.kind}` }, `${line.label}: ${line.value}`)),
+      sessions.length ? h('li', { class: 'key-session' }, `Treatment sessions are marked with a triangle. Latest: ${sessionLabel(sessions[sessions.length - 1])}.`) : null),
+    h('p', { class: 'hint' }, 'Shaded bands show how scores are usually described, from minimal to severe.'));
+}

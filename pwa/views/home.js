@@ -1,0 +1,117 @@
+import { cachedGet, currentRoute, instruments, state } from '../app.js';
+import { bandOf, bandWords, day, plural } from '../format.js';
+import * as outbox from '../outbox.js';
+import { sparkline } from '../chart.js';
+import { button, focusHeading, h, show } from '../ui.js';
+
+const CONTEXT_WORDS = {
+  pre_session: "before today's session",
+  post_session: 'after your session',
+  routine: 'regular check-in',
+  baseline: 'first check-in',
+};
+
+let unsubscribe = null;
+
+export async function render(main) {
+  document.title = 'Home · Tidemark';
+  const [detail, summary, scales] = await Promise.all([
+    cachedGet('/patients/me', 'patient'),
+    cachedGet('/patients/me/summary?instrument=phq9', 'summary:phq9'),
+    instruments(),
+    cachedGet('/patients/me/sessions', 'sessions'),
+  ]);
+  const phq9 = scales.find((i) => i.id === 'phq9');
+  const status = h('section', { class: 'card', 'aria-labelledby': 'outbox-title' });
+
+  show(main,
+    h('h1', {}, `Hello, ${state.user.display_name}`),
+    detail.fromCache || summary.fromCache
+      ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.')
+      : null,
+    status,
+    dueSection(detail.data),
+    latestSection(summary.data, phq9),
+    h('section', { class: 'card', 'aria-labelledby': 'start-title' },
+      h('h2', { id: 'start-title' }, 'Check in'),
+      h('p', {}, 'It takes about two minutes.'),
+      h('div', { class: 'actions' },
+        h('a', { class: 'button primary', href: '#/checkin?instrument=phq9' }, 'Mood check-in (PHQ-9)'),
+        h('a', { class: 'button', href: '#/checkin?instrument=gad7' }, 'Anxiety check-in (GAD-7)'))),
+  );
+  await renderOutbox(status, scales);
+  if (unsubscribe) unsubscribe();
+  unsubscribe = outbox.onChange(() => {
+    if (currentRoute().name === '') renderOutbox(status, scales);
+  });
+  focusHeading(main);
+}
+
+async function renderOutbox(section, scales) {
+  const items = await outbox.items();
+  const queued = items.filter((i) => i.state === 'queued');
+  const failed = items.filter((i) => i.state === 'failed');
+  section.hidden = !items.length;
+  if (!items.length) {
+    section.replaceChildren();
+    return;
+  }
+  const describe = (item) => {
+    const instrument = scales.find((i) => i.id === item.body.instrument);
+    const name = instrument ? instrument.name : item.body.instrument;
+    return `${name} from ${day(item.body.taken_at)}`;
+  };
+  show(section,
+    h('h2', { id: 'outbox-title' }, 'Waiting to be sent'),
+    queued.length
+      ? h('p', { role: 'status', class: 'saved' },
+        `${plural(queued.length, 'check-in is', 'check-ins are')} saved on this phone and will be sent when you are online.`)
+      : null,
+    queued.length ? h('ul', {}, queued.map((item) => h('li', {}, describe(item)))) : null,
+    failed.map((item) => h('div', { class: 'alert', role: 'alert' },
+      h('p', {}, `${describe(item)} could not be sent: ${item.error}`),
+      button('Remove it from this phone', async () => { await outbox.discard(item.id); }))),
+  );
+}
+
+function dueSection(detail) {
+  if (!detail) return null;
+  const now = new Date();
+  const due = detail.due || [];
+  const dueNow = due.filter((d) => d.context === 'pre_session' || new Date(d.due_at) <= now);
+  const next = due.filter((d) => !dueNow.includes(d))[0];
+  return h('section', { class: 'card', 'aria-labelledby': 'due-title' },
+    h('h2', { id: 'due-title' }, 'Due now'),
+    dueNow.length
+      ? h('ul', { class: 'plain' }, dueNow.map((d) => h('li', {},
+        h('a', { class: 'button primary', href: `#/checkin?instrument=${d.instrument}&context=${d.context}` },
+          `${d.instrument === 'gad7' ? 'GAD-7' : 'PHQ-9'}: ${CONTEXT_WORDS[d.context] || d.context}`))))
+      : h('p', {}, next
+        ? `Nothing is due. Next check-in: ${day(next.due_at)}.`
+        : 'Nothing is due.'),
+  );
+}
+
+function latestSection(summary, phq9) {
+  const latest = summary && summary.latest;
+  const section = h('section', { class: 'card', 'aria-labelledby': 'latest-title' },
+    h('h2', { id: 'latest-title' }, 'Your latest mood score'));
+  if (!latest || !phq9) {
+    section.append(h('p', {}, 'No check-ins yet. Your scores will show here.'));
+    return section;
+  }
+  const band = latest.severity || bandOf(phq9, latest.total);
+  section.append(
+    h('p', { class: 'score' },
+      h('span', { class: 'big' }, String(latest.total)),
+      ` out of ${phq9.max}: ${bandWords(band)}`),
+    h('p', { class: 'hint' }, `PHQ-9 on ${day(latest.taken_at)}.`),
+  );
+  const weekly = (summary.weekly || []).slice(-8);
+  if (weekly.length > 1) {
+    section.append(sparkline(weekly.map((w) => w.mean), phq9.max,
+      `Weekly average over the last ${weekly.length} weeks: from ${weekly[0].mean} to ${weekly[weekly.length - 1].mean}.`));
+  }
+  section.append(h('p', {}, h('a', { href: '#/history' }, 'See your history')));
+  return section;
+}

@@ -1,0 +1,39 @@
+import { api, errorMessage } from '../api.js';
+import { go, signedIn } from '../app.js';
+import { alertBox, focusHeading, h, show } from '../ui.js';
+
+export async function render(main) {
+  const error = h('div');
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('h1', {}, 'Sign in'),
+    error,
+    h('label', { for: 'email' }, 'Email'),
+    h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true }),
+    h('label', { for: 'password' }, 'Password'),
+    h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+    h('p', {}, 'New here? ', h('a', { href: '#/enroll' }, 'Create your account with the code from your clinic')),
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const answer = await api('/auth/login', {
+        method: 'POST',
+        body: { email: String(data.get('email')).trim(), password: String(data.get('password')) },
+      });
+      await signedIn(answer);
+      go('#/');
+    } catch (failure) {
+      show(error, alertBox(errorMessage(failure)));
+      form.querySelector('#password').focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  show(main, form);
+  document.title = 'Sign in · Tidemark';
+  focusHeading(main);
+}
