@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import segno
 from flask import current_app, request
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,11 @@ class IssuedCode:
     code: str
     url: str
     expires_at: datetime
+
+    @property
+    def qr_svg(self) -> str:
+        """The enrollment link as a QR code, an SVG document to show or print."""
+        return segno.make(self.url, error="m").svg_inline(scale=4, border=2)
 
 
 def normalise_code(code: str) -> str:

@@ -17,7 +17,7 @@ from .panel import refresh_snapshots
 from .schemas import utc
 
 
-def _request_hash(patient: Patient, body: dict) -> str:
+def request_hash(patient: Patient, body: dict) -> str:
     canonical = {
         "patient_id": patient.id,
         "instrument": body["instrument"],
@@ -64,10 +64,10 @@ def _validate(patient: Patient, body: dict, actor: User) -> Score:
 def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
     """Store an entry under the client's id; a replay returns the stored one (created=False)."""
     scored = _validate(patient, body, actor)
-    request_hash = _request_hash(patient, body)
+    digest = request_hash(patient, body)
     existing = db.session.get(Entry, body["id"])
     if existing is not None:
-        return _replayed(existing, request_hash), False
+        return _replayed(existing, digest), False
 
     explicit_session = body.get("session_id")
     entry = Entry(
@@ -89,7 +89,7 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
         received_at=utcnow(),
         entered_by_id=actor.id,
         entered_by_role=actor.role,
-        request_hash=request_hash,
+        request_hash=digest,
     )
     db.session.add(entry)
     for kind in scored.flags:
@@ -104,12 +104,12 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
         existing = db.session.get(Entry, body["id"])
         if existing is None:
             raise
-        return _replayed(existing, request_hash), False
+        return _replayed(existing, digest), False
     return entry, True
 
 
-def _replayed(existing: Entry, request_hash: str) -> Entry:
-    if existing.request_hash != request_hash:
+def _replayed(existing: Entry, digest: str) -> Entry:
+    if existing.request_hash != digest:
         abort(
             409,
             message="An entry with this id was already stored with different content.",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from marshmallow import Schema, fields
@@ -11,7 +15,7 @@ from .extensions import db
 from .instruments import INSTRUMENTS
 from .models import BaselineChoice, Clinic, Entry, Flag, Patient, TreatmentSession
 from .schedule import effective
-from .schemas import EntryOut, InstrumentOut, PatientOut, SessionOut, UTCTime
+from .schemas import EntryOut, InstrumentOut, SessionOut, UTCTime
 
 FORMAT = "tidemark.export"
 VERSION = 1
@@ -34,7 +38,17 @@ class ExportBaseline(Schema):
     set_at = UTCTime(required=True)
 
 
-_patient = PatientOut()
+class ExportPatient(Schema):
+    """A patient as exported: clinical identity only (accounts and passwords never travel)."""
+
+    id = fields.String(required=True)
+    display_name = fields.String(required=True)
+    external_id = fields.String(allow_none=True, required=True)
+    timezone = fields.String(required=True)
+    created_at = UTCTime(required=True)
+
+
+_patient = ExportPatient()
 _session = SessionOut(many=True)
 _entry = EntryOut(many=True)
 _flag = ExportFlag(many=True)
@@ -71,16 +85,7 @@ def patient_block(patient: Patient) -> dict:
         .order_by(BaselineChoice.instrument)
     ).all()
     return {
-        "patient": _patient.dump(
-            {
-                "id": patient.id,
-                "display_name": patient.display_name,
-                "external_id": patient.external_id,
-                "timezone": patient.timezone,
-                "enrolled": patient.account is not None,
-                "created_at": patient.created_at,
-            }
-        ),
+        "patient": _patient.dump(patient),
         "schedule": effective(patient.schedule),
         "baselines": _baseline.dump(baselines),
         "sessions": _session.dump(sessions),
@@ -92,3 +97,89 @@ def patient_block(patient: Patient) -> dict:
 def patient_document(patient: Patient) -> dict:
     clinic = db.session.get(Clinic, patient.clinic_id)
     return {**header(clinic), "patients": [patient_block(patient)]}
+
+
+def clinic_document_chunks(clinic: Clinic) -> Iterator[str]:
+    """The whole clinic's document as JSON text, one patient at a time: memory stays flat."""
+    head = json.dumps(header(clinic), ensure_ascii=False)
+    yield head[:-1] + ', "patients": ['
+    patient_ids = db.session.scalars(
+        select(Patient.id)
+        .where(Patient.clinic_id == clinic.id)
+        .order_by(Patient.created_at, Patient.id)
+    ).all()
+    for number, patient_id in enumerate(patient_ids):
+        block = patient_block(db.session.get(Patient, patient_id))
+        yield ("," if number else "") + json.dumps(block, ensure_ascii=False)
+        db.session.expunge_all()  # forget this patient's rows before the next
+    yield "]}"
+
+
+# ---------------------------------------------------------------- CSV
+
+CSV_FIELDS = [
+    "entry_id",
+    "patient_id",
+    "patient_name",
+    "external_id",
+    "instrument",
+    "taken_at",
+    "context",
+    "session_id",
+    "total",
+    "severity",
+    "flags",
+    "prorated",
+    "voided",
+    "void_reason",
+    "note",
+    "entered_by_role",
+    "received_at",
+]
+ITEM_COLUMNS = [item.id for instrument in INSTRUMENTS.values() for item in instrument.items] + [
+    f"{instrument.id}_difficulty" for instrument in INSTRUMENTS.values() if instrument.difficulty
+]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(block: dict) -> str:
+    """One row per entry, one column per item; RFC 4180 quoting, UTF-8 with a BOM for Excel."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(CSV_FIELDS + ITEM_COLUMNS)
+    patient = block["patient"]
+    for entry in block["entries"]:
+        instrument = INSTRUMENTS[entry["instrument"]]
+        items = dict.fromkeys(ITEM_COLUMNS, "")
+        for item, answer in zip(instrument.items, entry["answers"], strict=True):
+            items[item.id] = "" if answer is None else answer
+        if instrument.difficulty and entry.get("difficulty") is not None:
+            items[f"{instrument.id}_difficulty"] = entry["difficulty"]
+        row = {
+            "entry_id": entry["id"],
+            "patient_id": patient["id"],
+            "patient_name": patient["display_name"],
+            "external_id": patient["external_id"] or "",
+            "instrument": entry["instrument"],
+            "taken_at": entry["taken_at"],
+            "context": entry["context"],
+            "session_id": entry["session_id"] or "",
+            "total": entry["total"],
+            "severity": entry["severity"],
+            "flags": " ".join(entry["flags"]),
+            "prorated": "yes" if entry["prorated"] else "no",
+            "voided": "yes" if entry["voided"] else "no",
+            "void_reason": entry["void_reason"] or "",
+            "note": entry["note"] or "",
+            "entered_by_role": entry["entered_by"]["role"],
+            "received_at": entry["received_at"],
+        }
+        writer.writerow([neutralise(row[name]) for name in CSV_FIELDS] + list(items.values()))
+    return "\ufeff" + out.getvalue()

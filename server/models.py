@@ -170,7 +170,9 @@ class TreatmentSession(db.Model):
     treatment: Mapped[str] = mapped_column(String(32))
     dose_mg: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
-    created_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    # Who recorded it: kept as a plain id, since exports and imports carry sessions between
+    # installations where that person may have no account (likewise entered_by, resolved_by).
+    created_by_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -204,14 +206,14 @@ class Entry(db.Model):
     flags: Mapped[list] = mapped_column(JSON)
     imputed_items: Mapped[list] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    entered_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    entered_by_id: Mapped[str] = mapped_column(String(36))
     entered_by_role: Mapped[str] = mapped_column(String(16))
     # SHA-256 of the request as the client sent it, to tell a replay from a conflict.
     request_hash: Mapped[str] = mapped_column(String(64))
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     void_reason: Mapped[str | None] = mapped_column(Text)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    voided_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    voided_by_id: Mapped[str | None] = mapped_column(String(36))
 
     @property
     def entered_by(self) -> dict:
@@ -226,7 +228,7 @@ class BaselineChoice(db.Model):
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), primary_key=True)
     instrument: Mapped[str] = mapped_column(String(16), primary_key=True)
     entry_id: Mapped[str] = mapped_column(ForeignKey("entry.id"))
-    set_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    set_by_id: Mapped[str] = mapped_column(String(36))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -275,7 +277,7 @@ class Flag(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="open")
-    resolved_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    resolved_by_id: Mapped[str | None] = mapped_column(String(36))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
 

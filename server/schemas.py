@@ -221,6 +221,9 @@ class EnrollmentOut(Schema):
     code = fields.String(required=True)
     url = fields.String(required=True)
     expires_at = UTCTime(required=True)
+    qr_svg = fields.String(
+        required=True, metadata={"description": "The link as a QR code (an SVG document)."}
+    )
 
 
 class NewPatientOut(Schema):
@@ -507,7 +510,7 @@ class SessionPair(Schema):
 
 class ResolvedBy(Schema):
     id = fields.String(required=True)
-    display_name = fields.String(required=True)
+    display_name = fields.String(allow_none=True, required=True)
 
 
 class FlagOut(Schema):
@@ -625,3 +628,53 @@ class ClinicPatch(StrictSchema):
     def _changes_something(self, data, **kwargs):
         if not data:
             raise ValidationError("Give at least one field to change.", "_schema")
+
+
+# ---------------------------------------------------------------- import and audit
+
+
+class ImportCounts(Schema):
+    patients = fields.Integer(required=True)
+    entries = fields.Integer(required=True)
+    sessions = fields.Integer(required=True)
+    flags = fields.Integer(required=True)
+
+
+class Actor(Schema):
+    id = fields.String(required=True)
+    role = fields.String(allow_none=True, required=True)
+
+
+class AuditOut(Schema):
+    id = fields.String(required=True)
+    at = UTCTime(required=True)
+    actor = fields.Method("_actor", allow_none=True, required=True, metadata={"type": "object"})
+    action = fields.String(required=True)
+    patient_id = fields.String(allow_none=True, required=True)
+    ip = fields.String(allow_none=True, required=True)
+    detail = fields.Dict(required=True)
+
+    def _actor(self, event):
+        return None if event.actor_id is None else {"id": event.actor_id, "role": event.actor_role}
+
+
+class AuditQuery(ListQuery):
+    patient_id = fields.String(validate=validate.Length(max=36))
+    action = fields.String(validate=validate.Length(max=64))
+    since = UTCTime()
+
+
+class ClinicianIn(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    display_name = Text(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, validate=PASSWORD)
+    is_admin = StrictBoolean(load_default=False)
+
+
+class ClinicianOut(Schema):
+    id = fields.String(required=True)
+    email = fields.String(required=True)
+    display_name = fields.String(required=True)
+    is_admin = fields.Boolean(required=True)
+    active = fields.Boolean(required=True)
+    created_at = UTCTime(required=True)

@@ -19,13 +19,24 @@ def documented_errors(blp, *codes: int):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, clinic, entries, exports, flags, meta, outcomes, patients, sessions
+    from . import admin, auth, clinic, entries, exports, flags, meta, outcomes, patients, sessions
 
     api.init_app(app)
     api.spec.components.security_scheme(
         "session", {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}
     )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for module in (meta, auth, clinic, patients, entries, sessions, outcomes, flags, exports):
+    for module in (
+        meta,
+        auth,
+        clinic,
+        admin,
+        patients,
+        entries,
+        sessions,
+        outcomes,
+        flags,
+        exports,
+    ):
         api.register_blueprint(module.blp)
     app.register_blueprint(meta.probes)

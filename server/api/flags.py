@@ -27,7 +27,13 @@ def flag_out(flag: Flag) -> dict:
         "opened_at": flag.opened_at,
         "status": flag.status,
         "resolved_by": (
-            {"id": resolver.id, "display_name": resolver.display_name} if resolver else None
+            {
+                "id": flag.resolved_by_id,
+                # None when the resolver has no account here (an imported flag).
+                "display_name": resolver.display_name if resolver else None,
+            }
+            if flag.resolved_by_id
+            else None
         ),
         "resolved_at": flag.resolved_at,
         "note": flag.note,

@@ -1,0 +1,170 @@
+"""A patient's data as a FHIR R4 Bundle (collection): Patient, QuestionnaireResponses, Observations.
+
+Codes come from the instrument definitions (instruments.py), which carry the LOINC codes of
+shared/scales.md; MADRS, with no confirmed LOINC code, uses a local code system.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from .instruments import INSTRUMENTS, Instrument
+from .schemas import utc
+
+LOINC = "http://loinc.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+LOCAL_INSTRUMENTS = "urn:tidemark:instrument"
+LOCAL_SEVERITY = "urn:tidemark:severity"
+LOCAL_QUESTIONNAIRE = "urn:tidemark:questionnaire:"
+EXTERNAL_ID_SYSTEM = "urn:tidemark:external-id"
+# Observation ids are derived from entry ids, so that a re-export gives the same Bundle.
+OBSERVATION_NAMESPACE = uuid.UUID("5b2f4a1e-2a9f-4c53-9a53-7d0f6f6c1d42")
+
+TOTAL_DISPLAY = {
+    "44261-6": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+    "70274-6": "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
+}
+
+
+def _urn(identifier: str) -> str:
+    return f"urn:uuid:{identifier}"
+
+
+def observation_id(entry_id: str) -> str:
+    return str(uuid.uuid5(OBSERVATION_NAMESPACE, f"{entry_id}:total"))
+
+
+def patient_resource(patient: dict) -> dict:
+    resource = {
+        "resourceType": "Patient",
+        "id": patient["id"],
+        "name": [{"text": patient["display_name"]}],
+    }
+    if patient.get("external_id"):
+        resource["identifier"] = [{"system": EXTERNAL_ID_SYSTEM, "value": patient["external_id"]}]
+    return resource
+
+
+def _answer(instrument: Instrument, value: int) -> dict:
+    option = next(o for o in instrument.options if o.value == value)
+    if option.loinc:
+        return {"valueCoding": {"system": LOINC, "code": option.loinc, "display": option.label}}
+    return {"valueInteger": value}
+
+
+def questionnaire_response(entry: dict, instrument: Instrument, patient_id: str) -> dict:
+    items = []
+    for item, value in zip(instrument.items, entry["answers"], strict=True):
+        # R4 response items carry no code: the LOINC item code is the linkId, as in the LOINC
+        # questionnaires that `questionnaire` names (local item ids where LOINC has none).
+        answer_item = {"linkId": item.loinc or item.id, "text": item.text}
+        if value is not None:  # a prorated paper form leaves the item unanswered
+            answer_item["answer"] = [_answer(instrument, value)]
+        items.append(answer_item)
+    if instrument.difficulty and entry.get("difficulty") is not None:
+        question = instrument.difficulty
+        option = next(o for o in question.options if o.value == entry["difficulty"])
+        items.append(
+            {
+                "linkId": question.loinc,
+                "text": question.text,
+                "answer": [
+                    {
+                        "valueCoding": {
+                            "system": LOINC,
+                            "code": option.loinc,
+                            "display": option.label,
+                        }
+                    }
+                ],
+            }
+        )
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": entry["id"],
+        "questionnaire": instrument.questionnaire_url or f"{LOCAL_QUESTIONNAIRE}{instrument.id}",
+        "status": "entered-in-error" if entry["voided"] else "completed",
+        "subject": {"reference": _urn(patient_id)},
+        "authored": entry["taken_at"],
+        "item": items,
+    }
+
+
+def total_observation(entry: dict, instrument: Instrument, patient_id: str) -> dict:
+    if instrument.total_loinc:
+        code = {
+            "coding": [
+                {
+                    "system": LOINC,
+                    "code": instrument.total_loinc,
+                    "display": TOTAL_DISPLAY[instrument.total_loinc],
+                }
+            ],
+            "text": f"{instrument.name} total score",
+        }
+    else:
+        code = {
+            "coding": [
+                {
+                    "system": LOCAL_INSTRUMENTS,
+                    "code": f"{instrument.id}-total",
+                    "display": f"{instrument.name} total score",
+                }
+            ],
+            "text": f"{instrument.name} total score",
+        }
+    observation = {
+        "resourceType": "Observation",
+        "id": observation_id(entry["id"]),
+        "status": "entered-in-error" if entry["voided"] else "final",
+        "category": [
+            {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
+        ],
+        "code": code,
+        "subject": {"reference": _urn(patient_id)},
+        "effectiveDateTime": entry["taken_at"],
+        "interpretation": [
+            {
+                "coding": [
+                    {
+                        "system": LOCAL_SEVERITY,
+                        "code": entry["severity"],
+                        "display": entry["severity"].capitalize(),
+                    }
+                ],
+                "text": entry["severity"],
+            }
+        ],
+        "derivedFrom": [{"reference": _urn(entry["id"])}],
+    }
+    total = entry["total"]
+    if isinstance(total, int):
+        observation["valueInteger"] = total
+    else:  # prorated: unrounded, so a quantity in score units
+        observation["valueQuantity"] = {
+            "value": total,
+            "unit": "{score}",
+            "system": "http://unitsofmeasure.org",
+            "code": "{score}",
+        }
+    return observation
+
+
+def bundle(block: dict) -> dict:
+    """The Bundle for one patient block of a tidemark.export document."""
+    patient = block["patient"]
+    resources = [patient_resource(patient)]
+    for entry in block["entries"]:
+        instrument = INSTRUMENTS[entry["instrument"]]
+        resources.append(questionnaire_response(entry, instrument, patient["id"]))
+        resources.append(total_observation(entry, instrument, patient["id"]))
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "collection",
+        "timestamp": utc(datetime.now(UTC)),
+        "entry": [
+            {"fullUrl": _urn(resource["id"]), "resource": resource} for resource in resources
+        ],
+    }

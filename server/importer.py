@@ -1,0 +1,342 @@
+"""Restore a tidemark.export document into a clinic: validated whole, written whole or not at all.
+
+Every id is kept. A record that already exists in the clinic is left as it is, so importing the
+same document twice changes nothing; an id that belongs to another clinic or another patient
+refuses the whole document.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+
+from . import audit, export, outcomes
+from .entries import request_hash
+from .extensions import db
+from .instruments import INSTRUMENTS, ScoringError, score
+from .models import BaselineChoice, Entry, Flag, Patient, TreatmentSession, User
+from .panel import refresh_snapshots
+from .schemas import (
+    CONTEXTS,
+    TREATMENTS,
+    Id,
+    ScheduleSchema,
+    StrictBoolean,
+    StrictNumber,
+    StrictSchema,
+    Text,
+    Timezone,
+    UTCTime,
+)
+
+
+class ImportRefused(Exception):
+    def __init__(self, errors: dict):
+        super().__init__(str(errors))
+        self.errors = errors
+
+
+class ImportedPatient(StrictSchema):
+    id = Id(required=True)
+    display_name = Text(required=True, validate=validate.Length(min=1, max=200))
+    external_id = fields.String(allow_none=True, required=True, validate=validate.Length(max=100))
+    timezone = Timezone(required=True)
+    created_at = UTCTime(required=True)
+
+
+class ImportedBaseline(StrictSchema):
+    instrument = fields.String(required=True, validate=validate.OneOf(sorted(INSTRUMENTS)))
+    entry_id = Id(required=True)
+    set_at = UTCTime(required=True)
+
+
+class ImportedSession(StrictSchema):
+    id = Id(required=True)
+    patient_id = Id(required=True)
+    started_at = UTCTime(required=True)
+    treatment = fields.String(required=True, validate=validate.OneOf(TREATMENTS))
+    dose_mg = StrictNumber(allow_none=True, required=True, validate=validate.Range(0, 10000))
+    notes = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
+    created_at = UTCTime(required=True)
+    updated_at = UTCTime(allow_none=True, required=True)
+
+
+class ImportedActor(StrictSchema):
+    id = Id(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["clinician", "patient"]))
+
+
+class ImportedEntry(StrictSchema):
+    id = Id(required=True)
+    patient_id = Id(required=True)
+    instrument = fields.String(required=True, validate=validate.OneOf(sorted(INSTRUMENTS)))
+    answers = fields.List(fields.Integer(strict=True, allow_none=True), required=True)
+    difficulty = fields.Integer(strict=True, allow_none=True, required=True)
+    taken_at = UTCTime(required=True)
+    context = fields.String(required=True, validate=validate.OneOf(CONTEXTS))
+    session_id = Id(allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
+    total = StrictNumber(required=True)
+    severity = fields.String(required=True)
+    flags = fields.List(fields.String(), required=True)
+    prorated = StrictBoolean(required=True)
+    imputed_items = fields.List(fields.Integer(strict=True), required=True)
+    received_at = UTCTime(required=True)
+    entered_by = fields.Nested(ImportedActor, required=True)
+    voided = StrictBoolean(required=True)
+    void_reason = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
+    voided_at = UTCTime(allow_none=True, required=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _scores_as_we_do(self, data, **kwargs):
+        """Scores are recomputed: a document whose totals disagree with ours is refused."""
+        instrument = INSTRUMENTS[data["instrument"]]
+        try:
+            scored = score(
+                instrument,
+                data["answers"],
+                allow_missing=data["entered_by"]["role"] == "clinician",
+            )
+        except ScoringError as error:
+            raise ValidationError(error.errors) from None
+        if abs(float(scored.total) - float(data["total"])) > 1e-9:
+            raise ValidationError({"total": [f"The answers add up to {scored.total}."]})
+        if scored.severity != data["severity"]:
+            raise ValidationError({"severity": [f"The total is in band {scored.severity!r}."]})
+        if sorted(scored.flags) != sorted(data["flags"]):
+            raise ValidationError({"flags": [f"The answers raise {list(scored.flags)}."]})
+        if data["difficulty"] is not None and instrument.difficulty is None:
+            raise ValidationError({"difficulty": [f"{instrument.name} has none."]})
+
+
+class ImportedFlag(StrictSchema):
+    id = Id(required=True)
+    entry_id = Id(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["self_harm"]))
+    opened_at = UTCTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["open", "resolved"]))
+    resolved_by_id = Id(allow_none=True, required=True)
+    resolved_at = UTCTime(allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
+
+
+class ImportedBlock(StrictSchema):
+    patient = fields.Nested(ImportedPatient, required=True)
+    schedule = fields.Nested(ScheduleSchema, required=True)
+    baselines = fields.List(fields.Nested(ImportedBaseline), required=True)
+    sessions = fields.List(fields.Nested(ImportedSession), required=True)
+    entries = fields.List(fields.Nested(ImportedEntry), required=True)
+    flags = fields.List(fields.Nested(ImportedFlag), required=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _hangs_together(self, data, **kwargs):
+        patient_id = data["patient"]["id"]
+        sessions = {s["id"] for s in data["sessions"]}
+        entries = {e["id"]: e for e in data["entries"]}
+        errors: dict = {}
+        for index, session in enumerate(data["sessions"]):
+            if session["patient_id"] != patient_id:
+                errors.setdefault("sessions", {})[index] = {"patient_id": ["Not this patient."]}
+        for index, entry in enumerate(data["entries"]):
+            problems = {}
+            if entry["patient_id"] != patient_id:
+                problems["patient_id"] = ["Not this patient."]
+            if entry["session_id"] is not None and entry["session_id"] not in sessions:
+                problems["session_id"] = ["No such session in this patient's block."]
+            if problems:
+                errors.setdefault("entries", {})[index] = problems
+        for index, flag in enumerate(data["flags"]):
+            if flag["entry_id"] not in entries:
+                errors.setdefault("flags", {})[index] = {"entry_id": ["No such entry here."]}
+        for index, choice in enumerate(data["baselines"]):
+            chosen = entries.get(choice["entry_id"])
+            if chosen is None or chosen["instrument"] != choice["instrument"]:
+                errors.setdefault("baselines", {})[index] = {
+                    "entry_id": ["No such entry of that instrument here."]
+                }
+        if errors:
+            raise ValidationError(errors)
+
+
+class ImportDocument(StrictSchema):
+    format = fields.String(required=True, validate=validate.Equal(export.FORMAT))
+    version = fields.Integer(strict=True, required=True, validate=validate.Equal(export.VERSION))
+    exported_at = UTCTime(required=True)
+    clinic = fields.Dict(required=True)
+    instruments = fields.List(fields.Dict(), required=True)
+    patients = fields.List(fields.Nested(ImportedBlock), required=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _same_instruments(self, data, **kwargs):
+        versions = {i.get("id"): i.get("version") for i in data["instruments"]}
+        for instrument_id, version in versions.items():
+            ours = INSTRUMENTS.get(instrument_id)
+            if ours is None or ours.version != version:
+                raise ValidationError(
+                    {"instruments": [f"Unknown instrument or version: {instrument_id} {version}."]}
+                )
+
+
+def _duplicates(document: dict) -> dict:
+    counts = Counter()
+    for block in document["patients"]:
+        counts.update([("patient", block["patient"]["id"])])
+        counts.update(("session", s["id"]) for s in block["sessions"])
+        counts.update(("entry", e["id"]) for e in block["entries"])
+        counts.update(("flag", f["id"]) for f in block["flags"])
+    repeated = sorted(f"{kind} {identifier}" for (kind, identifier), n in counts.items() if n > 1)
+    return {"patients": [f"Ids appear more than once: {', '.join(repeated)}."]} if repeated else {}
+
+
+def _conflicts(document: dict, clinic_id: str) -> dict:
+    """Ids that exist here already but belong to another clinic or another patient."""
+    errors = []
+    blocks = document["patients"]
+    patient_ids = [b["patient"]["id"] for b in blocks]
+    existing_patients = dict(
+        db.session.execute(
+            select(Patient.id, Patient.clinic_id).where(Patient.id.in_(patient_ids))
+        ).all()
+    )
+    for patient_id, owner in existing_patients.items():
+        if owner != clinic_id:
+            errors.append(f"Patient {patient_id} belongs to another clinic.")
+    owner_of = {}
+    for block in blocks:
+        for kind, rows in (("session", block["sessions"]), ("entry", block["entries"])):
+            for row in rows:
+                owner_of[(kind, row["id"])] = block["patient"]["id"]
+    for model, kind in ((TreatmentSession, "session"), (Entry, "entry")):
+        ids = [identifier for (k, identifier) in owner_of if k == kind]
+        for chunk in range(0, len(ids), 500):
+            for identifier, patient_id in db.session.execute(
+                select(model.id, model.patient_id).where(model.id.in_(ids[chunk : chunk + 500]))
+            ):
+                if owner_of[(kind, identifier)] != patient_id:
+                    errors.append(f"The {kind} {identifier} belongs to another patient.")
+    external = {
+        b["patient"]["external_id"]: b["patient"]["id"]
+        for b in blocks
+        if b["patient"]["external_id"]
+    }
+    if external:
+        for external_id, patient_id in db.session.execute(
+            select(Patient.external_id, Patient.id).where(
+                Patient.clinic_id == clinic_id, Patient.external_id.in_(list(external))
+            )
+        ):
+            if external[external_id] != patient_id:
+                errors.append(f"External id {external_id} is another patient's here.")
+    return {"patients": errors} if errors else {}
+
+
+def restore(raw: dict, admin: User) -> dict:
+    """Validate the whole document, then add what is not here yet; returns counts created."""
+    try:
+        document = ImportDocument().load(raw)
+    except ValidationError as error:
+        raise ImportRefused(error.normalized_messages()) from None
+    problems = _duplicates(document) or _conflicts(document, admin.clinic_id)
+    if problems:
+        raise ImportRefused(problems)
+
+    created = Counter()
+    touched = []
+    for block in document["patients"]:
+        patient_id = block["patient"]["id"]
+        patient = db.session.get(Patient, patient_id)
+        if patient is None:
+            db.session.add(
+                Patient(clinic_id=admin.clinic_id, schedule=block["schedule"], **block["patient"])
+            )
+            created["patients"] += 1
+        _add_sessions(block, admin, created)
+        db.session.flush()
+        _add_entries(block, created)
+        db.session.flush()
+        _add_flags(block, created)
+        for choice in block["baselines"]:
+            if db.session.get(BaselineChoice, (patient_id, choice["instrument"])) is None:
+                db.session.add(BaselineChoice(patient_id=patient_id, set_by_id=admin.id, **choice))
+        db.session.flush()
+        touched.append(patient_id)
+    for patient_id in touched:
+        refresh_snapshots(patient_id)
+    counts = {name: created[name] for name in ("patients", "entries", "sessions", "flags")}
+    audit.record("import", actor=admin, detail={**counts, "exported_at": raw.get("exported_at")})
+    db.session.commit()
+    return counts
+
+
+def _add_sessions(block, admin, created) -> None:
+    ids = [s["id"] for s in block["sessions"]]
+    existing = set(
+        db.session.scalars(select(TreatmentSession.id).where(TreatmentSession.id.in_(ids)))
+    )
+    for session in block["sessions"]:
+        if session["id"] not in existing:
+            db.session.add(TreatmentSession(created_by_id=admin.id, **session))
+            created["sessions"] += 1
+
+
+def _add_entries(block, created) -> None:
+    ids = [e["id"] for e in block["entries"]]
+    existing = set()
+    for chunk in range(0, len(ids), 500):
+        existing.update(
+            db.session.scalars(select(Entry.id).where(Entry.id.in_(ids[chunk : chunk + 500])))
+        )
+    session_rows = [
+        SimpleNamespace(id=s["id"], started_at=s["started_at"]) for s in block["sessions"]
+    ]
+    patient = db.session.get(Patient, block["patient"]["id"])
+    for entry in block["entries"]:
+        if entry["id"] in existing:
+            continue
+        # A link the windows would have made is the server's; any other was the client's.
+        linked = outcomes.link_session(entry["context"], entry["taken_at"], session_rows)
+        explicit = entry["session_id"] is not None and entry["session_id"] != linked
+        body = {**entry, "session_id": entry["session_id"] if explicit else None}
+        db.session.add(
+            Entry(
+                id=entry["id"],
+                patient_id=entry["patient_id"],
+                instrument=entry["instrument"],
+                answers=entry["answers"],
+                difficulty=entry["difficulty"],
+                taken_at=entry["taken_at"],
+                context=entry["context"],
+                session_id=entry["session_id"],
+                session_explicit=explicit,
+                note=entry["note"],
+                total=entry["total"],
+                severity=entry["severity"],
+                flags=entry["flags"],
+                imputed_items=entry["imputed_items"],
+                received_at=entry["received_at"],
+                entered_by_id=entry["entered_by"]["id"],
+                entered_by_role=entry["entered_by"]["role"],
+                request_hash=request_hash(patient, body),
+                voided=entry["voided"],
+                void_reason=entry["void_reason"],
+                voided_at=entry["voided_at"],
+            )
+        )
+        created["entries"] += 1
+
+
+def _add_flags(block, created) -> None:
+    # A flag is one per entry and kind: one already open here for the entry counts as it.
+    existing = {
+        (row.entry_id, row.kind)
+        for row in db.session.execute(
+            select(Flag.entry_id, Flag.kind).where(Flag.patient_id == block["patient"]["id"])
+        )
+    }
+    for flag in block["flags"]:
+        if (flag["entry_id"], flag["kind"]) not in existing:
+            db.session.add(Flag(patient_id=block["patient"]["id"], **flag))
+            created["flags"] += 1
