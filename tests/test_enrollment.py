@@ -199,7 +199,8 @@ def test_a_reissued_code_voids_the_old_one(app, world):
     reissued = clinician.post(f"{PATIENTS}/{pid}/enrollment")
 
     assert reissued.status_code == 201
-    assert set(reissued.json) == {"code", "url", "expires_at"}
+    assert set(reissued.json) == {"code", "url", "expires_at", "qr_svg"}
+    assert reissued.json["qr_svg"].startswith("<svg")
     assert reissued.json["code"] != created["enrollment"]["code"]
     _, old = _enroll(app, created["enrollment"]["code"])
     _assert_names_field(old, "code")
