@@ -4,9 +4,11 @@
 import { day, sessionLabel } from './format.js';
 import { h } from './ui.js';
 
-const WIDTH = 640;
-const HEIGHT = 300;
-const PAD = { left: 34, right: 12, top: 14, bottom: 30 };
+// About one unit per CSS pixel on a phone, so that labels stay readable there.
+const WIDTH = 360;
+const HEIGHT = 220;
+const PAD = { left: 30, right: 10, top: 16, bottom: 24 };
+const DAY = 86400000;
 
 export function sparkline(values, max, label) {
   const w = 160;
@@ -22,9 +24,13 @@ export function sparkline(values, max, label) {
  * lines: [{value, label, kind}], bands: [{min, max, label}], max.
  */
 export function chart({ title, points, sessions = [], lines = [], bands = [], max }) {
-  const start = points.length ? points[0].at.getTime() : Date.now() - 86400000 * 30;
-  const end = points.length ? points[points.length - 1].at.getTime() : Date.now();
-  const span = Math.max(end - start, 86400000);
+  const first = points.length ? points[0].at.getTime() : Date.now() - DAY * 30;
+  const last = points.length ? points[points.length - 1].at.getTime() : Date.now();
+  // A little room either side, and a week around a single point, so no point sits on an edge.
+  const margin = Math.max((last - first) * 0.03, last === first ? 3.5 * DAY : DAY / 2);
+  const start = first - margin;
+  const end = last + margin;
+  const span = end - start;
   const x = (t) => PAD.left + ((t - start) / span) * (WIDTH - PAD.left - PAD.right);
   const y = (v) => PAD.top + (1 - v / max) * (HEIGHT - PAD.top - PAD.bottom);
 
@@ -51,9 +57,11 @@ export function chart({ title, points, sessions = [], lines = [], bands = [], ma
     svg.append(h('svg:text', { x: PAD.left - 6, y: y(tick) + 4, class: 'axis', 'text-anchor': 'end' }, String(tick)));
   }
   if (points.length) {
-    svg.append(h('svg:text', { x: PAD.left, y: HEIGHT - 8, class: 'axis' }, day(points[0].at)));
-    svg.append(h('svg:text', { x: WIDTH - PAD.right, y: HEIGHT - 8, class: 'axis', 'text-anchor': 'end' },
-      day(points[points.length - 1].at)));
+    svg.append(h('svg:text', { x: PAD.left, y: HEIGHT - 6, class: 'axis' }, day(points[0].at)));
+    if (points.length > 1) {
+      svg.append(h('svg:text', { x: WIDTH - PAD.right, y: HEIGHT - 6, class: 'axis', 'text-anchor': 'end' },
+        day(points[points.length - 1].at)));
+    }
   }
   for (const line of lines) {
     svg.append(h('svg:line', {
@@ -64,13 +72,13 @@ export function chart({ title, points, sessions = [], lines = [], bands = [], ma
   const stops = [];
   const inRange = sessions.filter((s) => {
     const t = new Date(s.started_at).getTime();
-    return t >= start - 86400000 && t <= end + 86400000;
+    return t >= start && t <= end;
   });
   for (const session of inRange) {
     const t = new Date(session.started_at).getTime();
     const mark = h('svg:g', { class: 'session' },
       h('svg:line', { x1: x(t), x2: x(t), y1: PAD.top, y2: HEIGHT - PAD.bottom }),
-      h('svg:path', { d: `M${x(t) - 6},${PAD.top - 10} h12 l-6,9 z` }),
+      h('svg:path', { d: `M${x(t) - 5},${PAD.top - 12} h10 l-5,8 z` }),
       h('svg:title', {}, sessionLabel(session)));
     svg.append(mark);
     stops.push({ t, el: mark, text: sessionLabel(session) });
@@ -83,7 +91,7 @@ export function chart({ title, points, sessions = [], lines = [], bands = [], ma
   }
   const dots = document.createDocumentFragment();
   for (const point of points) {
-    const dot = h('svg:circle', { cx: x(point.at.getTime()), cy: y(point.value), r: points.length > 200 ? 2.5 : 4.5, class: 'dot' },
+    const dot = h('svg:circle', { cx: x(point.at.getTime()), cy: y(point.value), r: points.length > 200 ? 1.8 : 3.5, class: 'dot' },
       h('svg:title', {}, point.label));
     dots.append(dot);
     stops.push({ t: point.at.getTime(), el: dot, text: point.label });
