@@ -18,9 +18,14 @@ const ROUTES = {
   checkin: () => import('./views/checkin.js'),
   history: () => import('./views/history.js'),
   data: () => import('./views/data.js'),
-  clinic: () => import('./views/clinician.js'),
+  panel: () => import('./views/panel.js'),
+  flags: () => import('./views/flags.js'),
+  patient: () => import('./views/patient.js'),
+  admin: () => import('./views/admin.js'),
 };
 const PUBLIC = new Set(['signin', 'enroll']);
+const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data']);
+const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin']);
 
 export function go(hash) {
   if (location.hash === hash) route();
@@ -42,8 +47,10 @@ export async function route() {
   if (!state.user && pageCode && name !== 'enroll') name = 'enroll';
   if (!state.user && !PUBLIC.has(name)) name = 'signin';
   if (state.user && PUBLIC.has(name)) name = '';
-  if (state.user && state.user.role === 'clinician' && name !== 'clinic') name = 'clinic';
+  if (state.user && state.user.role === 'clinician' && !CLINICIAN_VIEWS.has(name)) name = 'panel';
+  if (state.user && state.user.role === 'patient' && !PATIENT_VIEWS.has(name)) name = '';
   if (!(name in ROUTES)) name = '';
+  document.body.classList.toggle('wide', Boolean(state.user && state.user.role === 'clinician'));
   const view = await ROUTES[name]();
   if (ticket !== routing) return;
   renderNav(name);
@@ -53,12 +60,14 @@ export async function route() {
 
 function renderNav(current) {
   const nav = document.getElementById('nav');
-  if (!state.user || state.user.role !== 'patient') {
+  if (!state.user) {
     nav.hidden = true;
     nav.replaceChildren();
     return;
   }
-  const items = [['', 'Home'], ['history', 'History'], ['data', 'My data']];
+  const items = state.user.role === 'patient'
+    ? [['', 'Home'], ['history', 'History'], ['data', 'My data']]
+    : [['panel', 'Patients'], ['flags', 'Safety flags'], ['admin', state.user.is_admin ? 'Clinic admin' : 'Account']];
   nav.hidden = false;
   show(nav, h('ul', {}, items.map(([name, label]) => h('li', {},
     h('a', { href: `#/${name}`, 'aria-current': name === current ? 'page' : null }, label)))));

@@ -38,7 +38,7 @@ class ClinicSettings(MethodView):
         if changed_cutoff:
             for patient_id in db.session.scalars(
                 select(Patient.id).where(Patient.clinic_id == clinic.id)
-            ):
+            ).all():
                 refresh_snapshots(patient_id)
         db.session.commit()
         return clinic

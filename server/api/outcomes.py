@@ -54,11 +54,13 @@ class Summary(MethodView):
             explicit.entry_id if explicit else None,
             remission_max_for(clinic, instrument.id),
         )
+        # Read to the end before the audit write: on SQLite an open cursor would hold a
+        # snapshot, and the write would fail at once if another request wrote meanwhile.
         open_flags = db.session.scalars(
             select(Flag)
             .where(Flag.patient_id == patient.id, Flag.status == "open")
             .order_by(Flag.opened_at, Flag.id)
-        )
+        ).all()
         audit.clinician_read("summary.read", patient, {"instrument": instrument.id})
         return {
             "instrument": instrument.id,

@@ -1,0 +1,165 @@
+// Account and clinic administration: API tokens for everyone; clinicians and audit for admins.
+
+import { api, errorMessage } from '../api.js';
+import { signOut, state } from '../app.js';
+import { dayAndTime } from '../format.js';
+import { alertBox, button, focusHeading, h, show } from '../ui.js';
+import { allPages, apiForm, field, select } from './forms.js';
+
+export async function render(main, params) {
+  const admin = state.user.is_admin;
+  document.title = `${admin ? 'Clinic admin' : 'Account'} · Tidemark`;
+  const refresh = () => render(main, params);
+  const [tokens, clinicians] = await Promise.all([
+    allPages('/auth/tokens'),
+    admin ? allPages('/clinicians') : Promise.resolve([]),
+  ]);
+  show(main,
+    h('h1', {}, admin ? 'Clinic admin' : 'Account'),
+    h('p', {}, `Signed in as ${state.user.email}, ${state.user.clinic.name}.`),
+    tokensSection(tokens, refresh),
+    admin ? cliniciansSection(clinicians, refresh) : null,
+    admin ? await auditSection(params) : null,
+    h('section', { class: 'card' }, button('Sign out', () => signOut())));
+  focusHeading(main);
+}
+
+function tokensSection(tokens, refresh) {
+  const shown = h('div', { 'aria-live': 'polite' });
+  const message = h('div');
+  return h('section', { class: 'card', 'aria-labelledby': 'tokens-title' },
+    h('h2', { id: 'tokens-title' }, 'API tokens'),
+    h('p', {}, 'For scripts: send "Authorization: Bearer <token>". A token is shown once, when created.'),
+    message,
+    tokens.length ? h('table', {},
+      h('thead', {}, h('tr', {}, ['Name', 'Expires', 'Last used', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, tokens.map((token) => h('tr', {},
+        h('th', { scope: 'row' }, token.name),
+        h('td', {}, token.revoked ? 'revoked' : dayAndTime(token.expires_at)),
+        h('td', {}, token.last_used_at ? dayAndTime(token.last_used_at) : 'never'),
+        h('td', {}, token.revoked ? '' : button('Revoke', async () => {
+          try {
+            await api(`/auth/tokens/${token.id}`, { method: 'DELETE' });
+            await refresh();
+          } catch (error) {
+            show(message, alertBox(errorMessage(error)));
+          }
+        }, { 'aria-label': `Revoke the token ${token.name}` })))))) : h('p', {}, 'No tokens yet.'),
+    apiForm({
+      path: '/auth/tokens',
+      submitLabel: 'Create token',
+      build: (data) => ({ name: String(data.get('name')), expires_in_days: Number(data.get('expires_in_days')) }),
+      done: async (answer, form) => {
+        form.reset();
+        show(shown, h('div', { class: 'notice', role: 'status' },
+          h('p', {}, `Token "${answer.name}" (copy it now; it is not shown again):`),
+          h('p', {}, h('code', { class: 'secret' }, answer.token))));
+      },
+      children: [
+        h('h3', {}, 'Create a token'),
+        field('Name', h('input', { name: 'name', required: true, maxlength: 100 })),
+        field('Valid for (days, 1 to 365)', h('input', { name: 'expires_in_days', type: 'number', min: 1, max: 365, value: 30 })),
+      ],
+    }),
+    shown);
+}
+
+function cliniciansSection(clinicians, refresh) {
+  const message = h('div');
+  const toggle = (clinician) => button(clinician.active ? 'Deactivate' : 'Activate', async () => {
+    try {
+      await api(`/clinicians/${clinician.id}/${clinician.active ? 'deactivate' : 'activate'}`, { method: 'POST' });
+      await refresh();
+    } catch (error) {
+      show(message, alertBox(errorMessage(error)));
+    }
+  }, { 'aria-label': `${clinician.active ? 'Deactivate' : 'Activate'} ${clinician.display_name}` });
+  return h('section', { class: 'card', 'aria-labelledby': 'clinicians-title' },
+    h('h2', { id: 'clinicians-title' }, 'Clinicians'),
+    message,
+    h('table', {},
+      h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, clinicians.map((c) => h('tr', {},
+        h('th', { scope: 'row' }, c.display_name),
+        h('td', {}, c.email),
+        h('td', {}, c.is_admin ? 'admin' : 'clinician'),
+        h('td', {}, c.active ? 'active' : 'deactivated'),
+        h('td', {}, c.id === state.user.id ? '' : toggle(c)))))),
+    apiForm({
+      path: '/clinicians',
+      submitLabel: 'Add clinician',
+      build: (data) => ({
+        email: String(data.get('email')).trim(),
+        display_name: String(data.get('display_name')).trim(),
+        password: String(data.get('password')),
+        is_admin: Boolean(data.get('is_admin')),
+      }),
+      done: refresh,
+      children: [
+        h('h3', {}, 'Add a clinician'),
+        field('Name', h('input', { name: 'display_name', required: true })),
+        field('Email', h('input', { name: 'email', type: 'email', required: true, autocomplete: 'off' })),
+        field('First password', h('input', { name: 'password', type: 'password', minlength: 10, required: true, autocomplete: 'new-password' }), 'At least 10 characters; give it to them in person.'),
+        h('div', { class: 'inline' },
+          h('input', { type: 'checkbox', id: 'is_admin', name: 'is_admin' }),
+          h('label', { for: 'is_admin' }, 'Clinic admin')),
+      ],
+    }));
+}
+
+const ACTIONS = ['', 'auth.login', 'auth.login_failed', 'patient.read', 'entries.read', 'summary.read',
+  'panel.read', 'flags.read', 'flag.resolve', 'export.patient', 'export.clinic', 'import',
+  'patient.enroll', 'entry.void', 'session.create', 'session.update', 'clinician.create',
+  'clinician.deactivate', 'token.create', 'token.revoke'];
+
+async function auditSection(params) {
+  const action = params.get('action') || '';
+  const patientId = params.get('patient_id') || '';
+  const since = params.get('since') || '';
+  const query = new URLSearchParams({ limit: '100' });
+  if (action) query.set('action', action);
+  if (patientId) query.set('patient_id', patientId);
+  if (since) query.set('since', `${since}T00:00:00Z`);
+  let page;
+  try {
+    page = await api(`/audit?${query}`);
+  } catch (error) {
+    return h('section', { class: 'card' }, alertBox(errorMessage(error)));
+  }
+  const rows = h('tbody', {});
+  const more = h('div');
+  const add = (items, cursor) => {
+    rows.append(...items.map((event) => h('tr', {},
+      h('th', { scope: 'row' }, dayAndTime(event.at)),
+      h('td', {}, event.action),
+      h('td', {}, event.actor ? `${event.actor.role} ${event.actor.id.slice(0, 8)}` : '–'),
+      h('td', {}, event.patient_id ? h('a', { href: `#/patient?id=${event.patient_id}` }, event.patient_id.slice(0, 8)) : '–'),
+      h('td', {}, event.ip || ''))));
+    show(more, cursor ? button('Show older', async () => {
+      const next = await api(`/audit?${query}&cursor=${encodeURIComponent(cursor)}`);
+      add(next.items, next.next_cursor);
+    }) : null);
+  };
+  add(page.items, page.next_cursor);
+  const filters = h('form', { class: 'filters' },
+    field('Action', select('action', ACTIONS.map((a) => [a, a || 'any']), action)),
+    field('Patient id', h('input', { name: 'patient_id', value: patientId })),
+    field('Since', h('input', { name: 'since', type: 'date', value: since })),
+    h('button', { type: 'submit' }, 'Filter'));
+  filters.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(filters);
+    const next = new URLSearchParams();
+    for (const key of ['action', 'patient_id', 'since']) {
+      if (String(data.get(key)).trim()) next.set(key, String(data.get(key)).trim());
+    }
+    location.hash = `#/admin?${next}`;
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'audit-title' },
+    h('h2', { id: 'audit-title' }, 'Audit log'),
+    filters,
+    h('div', { class: 'table-scroll' }, h('table', {},
+      h('thead', {}, h('tr', {}, ['When', 'Action', 'Who', 'Patient', 'Address'].map((t) => h('th', { scope: 'col' }, t)))),
+      rows)),
+    more);
+}

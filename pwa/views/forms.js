@@ -1,0 +1,83 @@
+// Shared pieces of the clinician's forms and tables.
+
+import { api, errorMessage } from '../api.js';
+import { alertBox, h, show } from '../ui.js';
+
+let counter = 0;
+
+/** A labelled control; `control` is an element whose id is set here. */
+export function field(label, control, hint) {
+  const id = control.id || `f${++counter}`;
+  control.id = id;
+  const hintId = hint ? `${id}-hint` : null;
+  if (hintId) control.setAttribute('aria-describedby', hintId);
+  return h('div', { class: 'field' },
+    h('label', { for: id }, label),
+    hint ? h('p', { id: hintId, class: 'hint' }, hint) : null,
+    control);
+}
+
+export function select(name, options, selected) {
+  return h('select', { name },
+    options.map(([value, label]) => h('option', { value, selected: String(value) === String(selected) }, label)));
+}
+
+/**
+ * A form that sends `build(formData)` to the API and calls `done(answer)`; errors are shown
+ * above the form and focused.
+ */
+export function apiForm({ method = 'POST', path, build, done, submitLabel, children, className = 'stack' }) {
+  const error = h('div');
+  const form = h('form', { class: className, novalidate: true }, error, ...children,
+    h('button', { type: 'submit', class: 'primary' }, submitLabel));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const answer = await api(typeof path === 'function' ? path(new FormData(form)) : path, {
+        method, body: build(new FormData(form)),
+      });
+      show(error);
+      await done(answer, form);
+    } catch (failure) {
+      show(error, alertBox(errorMessage(failure)));
+      const alert = error.querySelector('[role=alert]');
+      alert.setAttribute('tabindex', '-1');
+      alert.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** Every page of a list endpoint. */
+export async function allPages(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const joiner = path.includes('?') ? '&' : '?';
+    const answer = await api(`${path}${joiner}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...answer.items);
+    cursor = answer.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+export const UNAVAILABLE = {
+  no_entries: 'n/a: no check-ins yet',
+  no_follow_up: 'n/a: no follow-up yet',
+  baseline_below_minimum: 'n/a: baseline below 10',
+  baseline_zero: 'n/a: baseline is 0',
+};
+
+export function yesNo(value, reason) {
+  if (value === true) return h('span', { class: 'badge yes' }, 'yes');
+  if (value === false) return h('span', { class: 'badge no' }, 'no');
+  return h('span', { class: 'badge na' }, UNAVAILABLE[reason] || 'n/a');
+}
+
+export function qrImage(svg, label) {
+  return h('img', { class: 'qr', alt: label, src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}` });
+}

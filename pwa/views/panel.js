@@ -1,0 +1,104 @@
+// The clinician's panel: every patient, open safety flags first, then the most overdue.
+
+import { go } from '../app.js';
+import { day } from '../format.js';
+import { focusHeading, h, show } from '../ui.js';
+import { allPages, apiForm, field, qrImage, select, yesNo } from './forms.js';
+
+const SORTS = [['default', 'Flags, then overdue'], ['name', 'Name'], ['latest', 'Latest score'],
+  ['change', 'Change'], ['last_entry_at', 'Last check-in']];
+const INSTRUMENTS = [['phq9', 'PHQ-9'], ['gad7', 'GAD-7'], ['madrs', 'MADRS']];
+
+export async function render(main, params) {
+  document.title = 'Patients · Tidemark';
+  const sort = params.get('sort') || 'default';
+  const instrument = params.get('instrument') || 'phq9';
+  const q = params.get('q') || '';
+  const query = new URLSearchParams({ sort, instrument, ...(q ? { q } : {}) });
+  const rows = await allPages(`/patients?${query}`);
+
+  const filters = h('form', { class: 'filters', role: 'search' },
+    field('Name contains', h('input', { name: 'q', value: q, type: 'search' })),
+    field('Questionnaire', select('instrument', INSTRUMENTS, instrument)),
+    field('Order', select('sort', SORTS, sort)),
+    h('button', { type: 'submit' }, 'Show'));
+  filters.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(filters);
+    const next = new URLSearchParams({ sort: data.get('sort'), instrument: data.get('instrument') });
+    if (String(data.get('q')).trim()) next.set('q', String(data.get('q')).trim());
+    go(`#/panel?${next}`);
+  });
+
+  const adding = h('div');
+  show(main,
+    h('div', { class: 'title-row' },
+      h('h1', {}, 'Patients'),
+      h('button', { type: 'button', onclick: () => addPatient(adding) }, 'Add a patient')),
+    adding,
+    filters,
+    rows.length ? table(rows, instrument) : h('p', {}, 'No patients match.'),
+  );
+  focusHeading(main);
+}
+
+function table(rows, instrument) {
+  const name = INSTRUMENTS.find(([id]) => id === instrument)[1];
+  return h('div', { class: 'table-scroll' }, h('table', { class: 'panel' },
+    h('caption', {}, `${rows.length} patients, ${name} figures`),
+    h('thead', {}, h('tr', {},
+      ['Patient', 'Safety flags', 'Latest', 'Change from baseline', 'Response', 'Remission',
+        'Last check-in', 'Sessions', 'Check-in'].map((label) => h('th', { scope: 'col' }, label)))),
+    h('tbody', {}, rows.map((row) => h('tr', { class: row.open_flag_count ? 'flagged' : null },
+      h('th', { scope: 'row' }, h('a', { href: `#/patient?id=${row.patient.id}` }, row.patient.display_name),
+        row.patient.external_id ? h('span', { class: 'hint' }, ` ${row.patient.external_id}`) : null),
+      h('td', {}, row.open_flag_count
+        ? h('span', { class: 'badge flag' }, `${row.open_flag_count} open`) : 'none'),
+      h('td', {}, row.latest ? `${row.latest.total} (${row.latest.severity})` : '–'),
+      h('td', {}, row.change === null ? '–'
+        : `${row.change > 0 ? '−' : row.change < 0 ? '+' : ''}${Math.abs(row.change)} points`
+          + `${row.percent_change === null ? '' : ` (${row.percent_change} %)`}`),
+      h('td', {}, yesNo(row.response, row.outcome_unavailable)),
+      h('td', {}, yesNo(row.remission, row.outcome_unavailable)),
+      h('td', {}, row.last_entry_at ? day(row.last_entry_at) : 'never'),
+      h('td', {}, String(row.sessions_count)),
+      h('td', {}, row.overdue
+        ? h('span', { class: 'badge overdue' }, 'overdue')
+        : (row.next_due_at ? `due ${day(row.next_due_at)}` : '–')))))));
+}
+
+function addPatient(container) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const form = apiForm({
+    path: '/patients',
+    submitLabel: 'Add patient',
+    build: (data) => ({
+      display_name: String(data.get('display_name')).trim(),
+      ...(String(data.get('external_id')).trim() ? { external_id: String(data.get('external_id')).trim() } : {}),
+      timezone: String(data.get('timezone')).trim(),
+    }),
+    done: (answer) => {
+      show(container, h('section', { class: 'card', 'aria-labelledby': 'new-patient' },
+        h('h2', { id: 'new-patient' }, `${answer.patient.display_name} was added`),
+        enrollmentDetails(answer.enrollment),
+        h('p', {}, h('a', { href: `#/patient?id=${answer.patient.id}` }, 'Open the patient'))));
+      focusHeading(container);
+    },
+    children: [
+      h('h2', {}, 'Add a patient'),
+      field('Name', h('input', { name: 'display_name', required: true, autocomplete: 'off' })),
+      field('External id (optional)', h('input', { name: 'external_id', autocomplete: 'off' }), 'For example the record number in your EHR.'),
+      field('Time zone', h('input', { name: 'timezone', value: zone }), 'An IANA name such as Europe/Berlin.'),
+    ],
+  });
+  show(container, h('section', { class: 'card' }, form));
+  form.querySelector('input').focus();
+}
+
+export function enrollmentDetails(enrollment) {
+  return h('div', { class: 'enrollment' },
+    h('p', {}, 'Enrollment code: ', h('strong', { class: 'code' }, enrollment.code)),
+    h('p', {}, 'Link: ', h('a', { href: enrollment.url }, enrollment.url)),
+    h('p', { class: 'hint' }, `Works once, until ${day(enrollment.expires_at)}.`),
+    qrImage(enrollment.qr_svg, `QR code for the enrollment link of code ${enrollment.code}`));
+}

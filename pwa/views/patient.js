@@ -1,0 +1,284 @@
+// One patient for the clinician: outcomes and charts, sessions, entries, MADRS, schedule,
+// enrollment and exports. Prints as a one- or two-page summary.
+
+import { api, errorMessage } from '../api.js';
+import { instruments } from '../app.js';
+import { chart } from '../chart.js';
+import { TREATMENT_NAMES, bandOf, day, dayAndTime, isoWithOffset } from '../format.js';
+import { alertBox, button, focusHeading, h, show } from '../ui.js';
+import { allPages, apiForm, field, select, yesNo } from './forms.js';
+import { enrollmentDetails } from './panel.js';
+
+const CONTEXTS = [['routine', 'Routine'], ['baseline', 'Baseline'], ['pre_session', 'Before a session'],
+  ['post_session', 'After a session']];
+const RULES = { 1: 'set by a clinician', 2: 'marked as baseline', 3: 'last before the first session', 4: 'first entry' };
+const RELIABLE = { improved: 'improved', no_change: 'no reliable change', worsened: 'worsened' };
+
+function localInput(value) {
+  const date = value ? new Date(value) : new Date();
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+function fromLocalInput(value) {
+  return isoWithOffset(new Date(value));
+}
+
+export async function render(main, params) {
+  const id = params.get('id');
+  const [detail, scales, sessions, entries] = await Promise.all([
+    api(`/patients/${id}`),
+    instruments(),
+    allPages(`/patients/${id}/sessions`),
+    allPages(`/patients/${id}/entries`),
+  ]);
+  const summaries = await Promise.all(scales.map((s) => api(`/patients/${id}/summary?instrument=${s.id}`)));
+  const { patient } = detail;
+  document.title = `${patient.display_name} · Tidemark`;
+  const refresh = () => render(main, params);
+  const byId = Object.fromEntries(scales.map((s) => [s.id, s]));
+
+  show(main,
+    h('div', { class: 'title-row' },
+      h('h1', {}, patient.display_name),
+      h('div', { class: 'actions no-print' },
+        button('Print summary', () => window.print()),
+        ['json', 'fhir', 'csv'].map((format) => h('a', {
+          class: 'button', href: `/api/v1/patients/${id}/export?format=${format}`, download: '',
+        }, `Export ${format === 'fhir' ? 'FHIR' : format.toUpperCase()}`)))),
+    h('p', { class: 'hint' }, [
+      patient.external_id ? `External id ${patient.external_id}. ` : '',
+      `Time zone ${patient.timezone}. `,
+      patient.enrolled ? 'Enrolled.' : 'Not enrolled yet.',
+    ].join('')),
+    h('div', { class: 'outcomes' },
+      summaries.map((summary) => outcomeSection(summary, byId[summary.instrument], sessions))),
+    sessionsSection(id, sessions, summaries, byId, refresh),
+    entriesSection(id, entries, byId, summaries, refresh),
+    madrsSection(id, byId.madrs, refresh),
+    scheduleSection(id, detail.schedule, refresh),
+    patient.enrolled ? null : enrollmentSection(id),
+  );
+  focusHeading(main);
+}
+
+function outcomeSection(summary, instrument, sessions) {
+  const titleId = `outcome-${instrument.id}`;
+  const rows = [
+    ['Baseline', summary.baseline ? `${summary.baseline.total} (${summary.baseline.severity}), ${day(summary.baseline.taken_at)}; ${RULES[summary.baseline_rule]}` : 'none yet'],
+    ['Latest', summary.latest ? `${summary.latest.total} (${summary.latest.severity}), ${day(summary.latest.taken_at)}` : 'none yet'],
+    ['Change', summary.change === null ? 'n/a' : `${summary.change} points${summary.percent_change === null ? '' : ` (${summary.percent_change} %)`}`],
+    ['Response (≥ 50 %)', yesNo(summary.response, reason(summary))],
+    [`Remission (≤ ${summary.thresholds.remission_max})`, yesNo(summary.remission, reason(summary))],
+    ['Reliable change', summary.reliable_change ? RELIABLE[summary.reliable_change] : 'n/a'],
+  ];
+  const lines = [];
+  if (summary.baseline) {
+    const base = summary.baseline.total;
+    lines.push({ value: base, label: 'Baseline', kind: 'baseline' });
+    if (summary.thresholds.min_baseline === null || base >= summary.thresholds.min_baseline) {
+      lines.push({ value: base / 2, label: '50 % of baseline (response)', kind: 'response' });
+      lines.push({ value: summary.thresholds.remission_max, label: 'Remission', kind: 'remission' });
+    }
+  }
+  const points = summary.daily.map((p) => ({
+    at: new Date(`${p.date}T12:00:00`), value: p.mean,
+    label: `${day(p.date)}: ${p.mean}, ${bandOf(instrument, p.mean)}${p.n > 1 ? ` (average of ${p.n})` : ''}`,
+  }));
+  return h('section', { class: 'card outcome', 'aria-labelledby': titleId },
+    h('h2', { id: titleId }, instrument.name),
+    summary.latest
+      ? [h('dl', { class: 'figures' }, rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
+        chart({ title: `${instrument.name} daily scores`, points, sessions, lines, bands: instrument.bands, max: instrument.max })]
+      : h('p', {}, 'No entries yet.'));
+}
+
+function reason(summary) {
+  if (!summary.latest) return 'no_entries';
+  if (summary.change === null) return 'no_follow_up';
+  const minimum = summary.thresholds.min_baseline;
+  if (minimum !== null && summary.baseline.total < minimum) return 'baseline_below_minimum';
+  if (summary.baseline.total === 0) return 'baseline_zero';
+  return null;
+}
+
+function sessionsSection(id, sessions, summaries, byId, refresh) {
+  const pairs = {};
+  for (const summary of summaries) {
+    for (const pair of summary.sessions) {
+      pairs[pair.session.id] = [...(pairs[pair.session.id] || []), { ...pair, instrument: byId[summary.instrument] }];
+    }
+  }
+  const editing = h('div');
+  const describePairs = (sessionId) => (pairs[sessionId] || []).filter((p) => p.pre || p.post.length).map((p) => h('p', {},
+    `${p.instrument.name}: pre ${p.pre ? p.pre.total : '–'}, post ${p.post.length ? p.post.map((e) => e.total).join(', ') : '–'}`,
+    p.delta === null ? '' : `, change ${p.delta > 0 ? '−' : p.delta < 0 ? '+' : ''}${Math.abs(p.delta)}`,
+    p.overlapping_recall ? h('span', { class: 'badge na' }, ' overlapping recall') : null));
+  return h('section', { class: 'card', 'aria-labelledby': 'sessions-title' },
+    h('h2', { id: 'sessions-title' }, 'Treatment sessions'),
+    sessions.length ? h('div', { class: 'table-scroll' }, h('table', {},
+      h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Before and after', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, sessions.map((s) => h('tr', {},
+        h('th', { scope: 'row' }, dayAndTime(s.started_at)),
+        h('td', {}, TREATMENT_NAMES[s.treatment] || s.treatment),
+        h('td', {}, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
+        h('td', {}, describePairs(s.id)),
+        h('td', { class: 'no-print' }, button('Edit', () => sessionForm(editing, id, s, refresh), { 'aria-label': `Edit the session of ${dayAndTime(s.started_at)}` }))))))) : h('p', {}, 'No sessions yet.'),
+    h('p', { class: 'hint' }, 'Pairs less than the recall window apart (14 days for PHQ-9 and GAD-7) are marked as overlapping recall.'),
+    h('div', { class: 'no-print' }, button('Add a session', () => sessionForm(editing, id, null, refresh))),
+    editing);
+}
+
+function sessionForm(container, id, session, refresh) {
+  const form = apiForm({
+    method: session ? 'PATCH' : 'POST',
+    path: session ? `/patients/${id}/sessions/${session.id}` : `/patients/${id}/sessions`,
+    submitLabel: session ? 'Save session' : 'Add session',
+    build: (data) => {
+      const dose = String(data.get('dose_mg')).trim();
+      const notes = String(data.get('notes')).trim();
+      return {
+        started_at: fromLocalInput(String(data.get('started_at'))),
+        treatment: String(data.get('treatment')),
+        dose_mg: dose === '' ? null : Number(dose),
+        notes: notes === '' ? null : notes,
+      };
+    },
+    done: refresh,
+    children: [
+      h('h3', {}, session ? 'Edit session' : 'Add a session'),
+      field('Start', h('input', { name: 'started_at', type: 'datetime-local', value: localInput(session && session.started_at), required: true })),
+      field('Treatment', select('treatment', Object.entries(TREATMENT_NAMES), session ? session.treatment : 'ketamine_iv')),
+      field('Dose in mg (optional)', h('input', { name: 'dose_mg', type: 'number', min: 0, step: 'any', inputmode: 'decimal', value: session && session.dose_mg !== null ? session.dose_mg : '' })),
+      field('Notes (optional)', h('textarea', { name: 'notes', rows: 2, maxlength: 2000 }, session && session.notes ? session.notes : '')),
+    ],
+  });
+  show(container, form);
+  form.querySelector('input').focus();
+}
+
+function entriesSection(id, entries, byId, summaries, refresh) {
+  const baselines = Object.fromEntries(summaries.map((s) => [s.instrument, s.baseline_rule === 1 && s.baseline ? s.baseline.id : null]));
+  const message = h('div');
+  const all = [...entries].reverse();
+  const showAll = new URLSearchParams(location.hash.split('?')[1] || '').get('entries') === 'all';
+  const newest = showAll ? all : all.slice(0, 20);
+  const act = async (work) => {
+    try {
+      await work();
+      await refresh();
+    } catch (error) {
+      show(message, alertBox(errorMessage(error)));
+    }
+  };
+  return h('section', { class: 'card', 'aria-labelledby': 'entries-title' },
+    h('h2', { id: 'entries-title' }, 'Entries'),
+    message,
+    newest.length ? h('div', { class: 'table-scroll' }, h('table', {},
+      h('thead', {}, h('tr', {}, ['Taken', 'Questionnaire', 'Context', 'Total', 'Flags', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, newest.map((entry) => {
+        const instrument = byId[entry.instrument];
+        const voidArea = h('div');
+        return h('tr', { class: entry.voided ? 'voided' : null },
+          h('th', { scope: 'row' }, dayAndTime(entry.taken_at)),
+          h('td', {}, instrument ? instrument.name : entry.instrument),
+          h('td', {}, (CONTEXTS.find(([v]) => v === entry.context) || [null, entry.context])[1]),
+          h('td', {}, `${entry.total} (${entry.severity})${entry.prorated ? ', prorated' : ''}`),
+          h('td', {}, entry.flags.length ? h('span', { class: 'badge flag' }, 'item 9 / suicidal thoughts') : ''),
+          h('td', {}, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
+          h('td', { class: 'no-print' }, entry.voided ? '' : [
+            baselines[entry.instrument] === entry.id
+              ? button('Clear baseline', () => act(() => api(`/patients/${id}/baseline/${entry.instrument}`, { method: 'DELETE' })))
+              : button('Use as baseline', () => act(() => api(`/patients/${id}/baseline/${entry.instrument}`, { method: 'PUT', body: { entry_id: entry.id } })),
+                { 'aria-label': `Use the entry of ${dayAndTime(entry.taken_at)} as ${instrument ? instrument.name : ''} baseline` }),
+            button('Void', () => {
+              show(voidArea, apiForm({
+                path: `/patients/${id}/entries/${entry.id}/void`,
+                submitLabel: 'Void entry',
+                build: (data) => ({ reason: String(data.get('reason')) }),
+                done: refresh,
+                children: [field('Reason', h('textarea', { name: 'reason', rows: 2, required: true, maxlength: 2000 }))],
+              }));
+              voidArea.querySelector('textarea').focus();
+            }, { 'aria-label': `Void the entry of ${dayAndTime(entry.taken_at)}` }),
+            voidArea]));
+      })))) : h('p', {}, 'No entries yet.'),
+    all.length > newest.length
+      ? h('p', { class: 'no-print' }, h('a', { href: `#/patient?id=${id}&entries=all` }, `Show all ${all.length} entries`))
+      : null);
+}
+
+function madrsSection(id, madrs, refresh) {
+  if (!madrs) return null;
+  return h('section', { class: 'card no-print', 'aria-labelledby': 'madrs-title' },
+    h('h2', { id: 'madrs-title' }, 'Enter a MADRS rating'),
+    apiForm({
+      path: `/patients/${id}/entries`,
+      submitLabel: 'Save MADRS',
+      build: (data) => {
+        const note = String(data.get('note')).trim();
+        return {
+          id: crypto.randomUUID(),
+          instrument: 'madrs',
+          answers: madrs.items.map((item) => Number(data.get(item.id))),
+          taken_at: fromLocalInput(String(data.get('taken_at'))),
+          context: String(data.get('context')),
+          ...(note ? { note } : {}),
+        };
+      },
+      done: refresh,
+      className: 'stack madrs',
+      children: [
+        h('div', { class: 'grid' }, madrs.items.map((item) => field(item.text,
+          select(item.id, madrs.options.map((o) => [o.value, o.label]), 0)))),
+        field('Rated at', h('input', { name: 'taken_at', type: 'datetime-local', value: localInput(), required: true })),
+        field('Context', select('context', CONTEXTS, 'routine')),
+        field('Note (optional)', h('textarea', { name: 'note', rows: 2, maxlength: 2000 })),
+      ],
+    }));
+}
+
+function scheduleSection(id, schedule, refresh) {
+  const every = (instrument) => (schedule.instruments.find((i) => i.instrument === instrument) || {}).every_days;
+  const row = (instrument, label) => h('div', { class: 'inline' },
+    h('input', { type: 'checkbox', id: `use-${instrument}`, name: `use-${instrument}`, checked: Boolean(every(instrument)) }),
+    h('label', { for: `use-${instrument}` }, label),
+    h('label', { for: `every-${instrument}`, class: 'visually-hidden' }, `${label}: every how many days`),
+    h('input', { type: 'number', id: `every-${instrument}`, name: `every-${instrument}`, min: 1, max: 365, value: every(instrument) || 14, inputmode: 'numeric' }),
+    h('span', { 'aria-hidden': 'true' }, 'days'));
+  return h('section', { class: 'card no-print', 'aria-labelledby': 'schedule-title' },
+    h('h2', { id: 'schedule-title' }, 'Check-in schedule'),
+    apiForm({
+      method: 'PUT',
+      path: `/patients/${id}/schedule`,
+      submitLabel: 'Save schedule',
+      build: (data) => ({
+        instruments: ['phq9', 'gad7'].filter((i) => data.get(`use-${i}`)).map((i) => ({
+          instrument: i, every_days: Number(data.get(`every-${i}`)),
+        })),
+        pre_session: Boolean(data.get('pre_session')),
+      }),
+      done: refresh,
+      children: [
+        h('fieldset', {}, h('legend', {}, 'Routine check-ins, every'), row('phq9', 'PHQ-9'), row('gad7', 'GAD-7')),
+        h('div', { class: 'inline' },
+          h('input', { type: 'checkbox', id: 'pre_session', name: 'pre_session', checked: schedule.pre_session }),
+          h('label', { for: 'pre_session' }, 'A PHQ-9 before each session, on session days')),
+      ],
+    }));
+}
+
+function enrollmentSection(id) {
+  const area = h('div', { 'aria-live': 'polite' });
+  return h('section', { class: 'card no-print', 'aria-labelledby': 'enrollment-title' },
+    h('h2', { id: 'enrollment-title' }, 'Enrollment'),
+    h('p', {}, 'Codes are shown once. Issue a new one to give it to the patient; the previous code stops working.'),
+    button('Issue a new enrollment code', async () => {
+      try {
+        show(area, enrollmentDetails(await api(`/patients/${id}/enrollment`, { method: 'POST' })));
+      } catch (error) {
+        show(area, alertBox(errorMessage(error)));
+      }
+    }),
+    area);
+}
