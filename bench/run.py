@@ -14,6 +14,7 @@ import sqlite3
 import statistics
 import sys
 import time
+import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ from server.extensions import db  # noqa: E402
 from server.models import Entry, Patient  # noqa: E402
 from server.synthetic import SYNTHETIC_PASSWORD, build_clinic, clinician_of  # noqa: E402
 
-TARGETS_MS = {"panel (1,000 patients)": 150.0, "summary (one patient)": 20.0}
+TARGETS_MS = {"panel": 150.0, "summary": 20.0}  # medians, from the issue
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -59,6 +60,36 @@ def floor_app(path: Path) -> Flask:
         return {"id": row[0], "display_name": row[1]}
 
     return floor
+
+
+def measure_export_memory(app) -> list[dict]:
+    """Peak Python memory while streaming GET /api/v1/export, for clinics of two sizes."""
+    rows = []
+    for name, patients in (("Export clinic, small", 47), ("Export clinic, 100k entries", 465)):
+        with app.app_context():
+            clinic = build_clinic(name, patients, 2.0, seed=11)
+            email = clinician_of(clinic).email
+            entries = db.session.scalar(
+                db.select(db.func.count())
+                .select_from(Entry)
+                .join(Patient, Patient.id == Entry.patient_id)
+                .where(Patient.clinic_id == clinic.id)
+            )
+            db.session.remove()
+        client = app.test_client()
+        client.post("/api/v1/auth/login", json={"email": email, "password": SYNTHETIC_PASSWORD})
+        tracemalloc.start()
+        started = time.perf_counter()
+        response = client.get("/api/v1/export")
+        size = sum(len(chunk) for chunk in response.response)
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rows.append(
+            {"name": name, "entries": entries, "bytes": size, "peak": peak, "seconds": seconds}
+        )
+        print(f"export {entries} entries: {size / 1e6:.1f} MB streamed, peak {peak / 1e6:.1f} MB")
+    return rows
 
 
 def machine() -> str:
@@ -109,7 +140,9 @@ def main() -> None:
     print(f"built {args.patients} patients, {entries} entries in {built_in:.1f} s")
 
     client = app.test_client()
-    signed_in = client.post("/api/v1/auth/login", json={"email": email, "password": SYNTHETIC_PASSWORD})
+    signed_in = client.post(
+        "/api/v1/auth/login", json={"email": email, "password": SYNTHETIC_PASSWORD}
+    )
     csrf = signed_in.json["csrf_token"]
 
     def panel():
@@ -138,9 +171,11 @@ def main() -> None:
     def one_read():
         assert floor_client.get("/one-read").status_code == 200
 
+    export_memory = measure_export_memory(app)
+
     results = {
         "floor: minimal Flask + one SQLite read": measure(one_read, args.repeat * 4),
-        "panel (1,000 patients)": measure(panel, max(10, args.repeat // 2)),
+        f"panel ({args.patients:,} patients)": measure(panel, max(10, args.repeat // 2)),
         "summary (one patient)": measure(summary, args.repeat * 2),
         "entry submission": measure(submit, args.repeat * 2),
     }
@@ -150,7 +185,7 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---|",
     ]
     for name, result in results.items():
-        target = TARGETS_MS.get(name)
+        target = TARGETS_MS.get(name.split(" ")[0])
         verdict = ""
         if target:
             verdict = f"< {target:.0f} ms: {'met' if result['median'] < target else 'NOT met'}"
@@ -159,6 +194,16 @@ def main() -> None:
             f"{result['median'] / floor_median:.1f} | {result['n']} | {verdict} |"
         )
     table = "\n".join(lines)
+    memory_lines = [
+        "| clinic export | entries | document | peak Python memory | time |",
+        "|---|---:|---:|---:|---:|",
+    ] + [
+        f"| {row['name']} | {row['entries']:,} | {row['bytes'] / 1e6:.1f} MB | "
+        f"{row['peak'] / 1e6:.1f} MB | {row['seconds']:.1f} s |"
+        for row in export_memory
+    ]
+    memory_table = "\n".join(memory_lines)
+    print(memory_table)
     print(table)
     document = f"""# Benchmarks
 
@@ -176,6 +221,12 @@ The floor is a minimal Flask endpoint doing one SQLite read of the same file, in
 "× floor" is the median divided by the floor's median.
 
 {table}
+
+Streaming the whole clinic (`GET /api/v1/export`, consumed chunk by chunk through the test
+client, measured with tracemalloc): the peak stays flat as the clinic grows, because each
+patient is serialised and forgotten before the next.
+
+{memory_table}
 """
     Path(args.output).write_text(document)
     print(f"wrote {args.output}")
