@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     compress.init_app(app)
 
+    app.before_request(web.body_limit)  # first: the CSRF check may read the body
     auth.register(app)
     web.register(app)
     register_blueprints(app)

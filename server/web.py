@@ -89,6 +89,12 @@ def static_file(filename: str):
     return _pwa_file(filename)
 
 
+def body_limit() -> None:
+    """64 KiB for every body but an import's (50 MiB); set before anything reads the body."""
+    if request.path == IMPORT_PATH:
+        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
@@ -99,8 +105,6 @@ def check_json_body() -> None:
         return
     if request.routing_exception is not None:
         return  # 404 and 405 take precedence over what the body holds
-    if request.path == IMPORT_PATH:
-        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
     raw = request.get_data(cache=True)
     if not raw:
         return
