@@ -6,6 +6,8 @@ export function setCsrf(token) {
   csrfToken = token;
 }
 
+export const hasCsrf = () => csrfToken !== null;
+
 export class ApiError extends Error {
   constructor(status, body) {
     super((body && body.message) || `HTTP ${status}`);

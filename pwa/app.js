@@ -1,6 +1,6 @@
 // Tidemark PWA: session, router and the things every view shares.
 
-import { api, ApiError, NetworkError, setCsrf } from './api.js';
+import { api, ApiError, NetworkError, hasCsrf, setCsrf } from './api.js';
 import { cache, clear } from './store.js';
 import * as outbox from './outbox.js';
 import { announce, h, show } from './ui.js';
@@ -122,7 +122,12 @@ export async function cachedGet(path, key = path) {
 
 export async function flushOutbox() {
   if (!state.user || state.user.role !== 'patient') return null;
-  const result = await outbox.flush();
+  if (!hasCsrf()) {
+    // Opened offline: the session's CSRF token comes with /auth/me once we are online.
+    await loadSession();
+    if (!state.user || !hasCsrf()) return null;
+  }
+  const result = await outbox.flush(state.user.patient_id);
   if (result.sent.length) announce(`${result.sent.length} saved check-in${result.sent.length > 1 ? 's' : ''} sent.`);
   return result;
 }

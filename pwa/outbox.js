@@ -22,9 +22,11 @@ export async function items() {
   return rows.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));
 }
 
-export async function enqueue(body) {
+/** Queue a finished check-in of this patient (only they will ever send it). */
+export async function enqueue(body, patientId) {
   await store.put('outbox', {
     id: body.id,
+    patientId,
     body,
     state: 'queued',
     error: null,
@@ -40,21 +42,21 @@ export async function discard(id) {
 
 let flushing = null;
 
-/** Send what is queued; resolves to {sent, queued, failed, needsSignIn}. */
-export function flush() {
+/** Send this patient's queued check-ins; resolves to {sent, queued, failed, needsSignIn}. */
+export function flush(patientId) {
   if (!flushing) {
     const work = navigator.locks
-      ? navigator.locks.request('tidemark-outbox', () => send())
-      : send();
+      ? navigator.locks.request('tidemark-outbox', () => send(patientId))
+      : send(patientId);
     flushing = work.finally(() => { flushing = null; });
   }
   return flushing;
 }
 
-async function send() {
+async function send(patientId) {
   const result = { sent: [], needsSignIn: false, offline: false };
   for (const item of await items()) {
-    if (item.state !== 'queued') continue;
+    if (item.state !== 'queued' || item.patientId !== patientId) continue;
     try {
       const entry = await api('/patients/me/entries', { method: 'POST', body: item.body });
       await store.remove('outbox', item.id);

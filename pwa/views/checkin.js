@@ -206,7 +206,7 @@ async function finish(flow) {
     context: draft.context,
   };
   if (instrument.difficulty && draft.difficulty !== null) body.difficulty = draft.difficulty;
-  await outbox.enqueue(body); // on the phone first: nothing is lost from here on
+  await outbox.enqueue(body, state.user.patient_id); // on the phone first: nothing is lost now
   sessionStorage.removeItem(flow.key);
   draft.step = 'done';
   const total = draft.answers.reduce((sum, a) => sum + a, 0);
