@@ -1,4 +1,5 @@
 // Service worker: the app shell, precached by version, served offline. Never caches /api/.
+// The patient's views are precached; the clinician's (online only) load from the network.
 
 const VERSION = '__SHELL_VERSION__';
 const PREFIX = 'tidemark-shell-';
@@ -19,11 +20,6 @@ const SHELL = [
   '/views/checkin.js',
   '/views/history.js',
   '/views/data.js',
-  '/views/panel.js',
-  '/views/flags.js',
-  '/views/patient.js',
-  '/views/admin.js',
-  '/views/forms.js',
   '/manifest.webmanifest',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
