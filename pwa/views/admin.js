@@ -6,7 +6,7 @@ import { dayAndTime } from '../format.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
 import { allPages, apiForm, field, select } from './forms.js';
 
-export async function render(main, params) {
+export async function render(main, params, newToken = null) {
   const admin = state.user.is_admin;
   document.title = `${admin ? 'Clinic admin' : 'Account'} · Tidemark`;
   const refresh = () => render(main, params);
@@ -17,15 +17,20 @@ export async function render(main, params) {
   show(main,
     h('h1', {}, admin ? 'Clinic admin' : 'Account'),
     h('p', {}, `Signed in as ${state.user.email}, ${state.user.clinic.name}.`),
-    tokensSection(tokens, refresh),
+    tokensSection(tokens, refresh, (token) => render(main, params, token), newToken),
     admin ? cliniciansSection(clinicians, refresh) : null,
     admin ? await auditSection(params) : null,
     h('section', { class: 'card' }, button('Sign out', () => signOut())));
   focusHeading(main);
 }
 
-function tokensSection(tokens, refresh) {
+function tokensSection(tokens, refresh, showNew, newToken) {
   const shown = h('div', { 'aria-live': 'polite' });
+  if (newToken) {
+    show(shown, h('div', { class: 'notice', role: 'status' },
+      h('p', {}, `Token "${newToken.name}" (copy it now; it is not shown again):`),
+      h('p', {}, h('code', { class: 'secret' }, newToken.token))));
+  }
   const message = h('div');
   return h('section', { class: 'card', 'aria-labelledby': 'tokens-title' },
     h('h2', { id: 'tokens-title' }, 'API tokens'),
@@ -49,12 +54,7 @@ function tokensSection(tokens, refresh) {
       path: '/auth/tokens',
       submitLabel: 'Create token',
       build: (data) => ({ name: String(data.get('name')), expires_in_days: Number(data.get('expires_in_days')) }),
-      done: async (answer, form) => {
-        form.reset();
-        show(shown, h('div', { class: 'notice', role: 'status' },
-          h('p', {}, `Token "${answer.name}" (copy it now; it is not shown again):`),
-          h('p', {}, h('code', { class: 'secret' }, answer.token))));
-      },
+      done: (answer) => showNew(answer), // the list again, with the secret shown this once
       children: [
         h('h3', {}, 'Create a token'),
         field('Name', h('input', { name: 'name', required: true, maxlength: 100 })),

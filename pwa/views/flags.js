@@ -33,7 +33,7 @@ function card(flag, scales, main, params) {
   const titleId = `flag-${flag.id}`;
   return h('article', { class: 'card', 'aria-labelledby': titleId },
     h('h2', { id: titleId }, h('a', { href: `#/patient?id=${flag.patient.id}` }, flag.patient.display_name)),
-    h('p', { class: 'hint' }, `Opened ${dayAndTime(flag.opened_at)}; ${instrument ? instrument.name : flag.entry.instrument} total ${flag.entry.total} (${flag.entry.severity}).`),
+    h('p', { class: 'hint' }, `${instrument ? instrument.name : flag.entry.instrument} answered ${dayAndTime(flag.entry.taken_at)} (flag opened ${dayAndTime(flag.opened_at)}); total ${flag.entry.total} (${flag.entry.severity}).`),
     raised,
     flag.entry.voided ? h('p', { class: 'hint' }, 'The entry was voided since; the flag stays until resolved.') : null,
     flag.status === 'resolved'

@@ -81,3 +81,10 @@ export function yesNo(value, reason) {
 export function qrImage(svg, label) {
   return h('img', { class: 'qr', alt: label, src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}` });
 }
+
+/** Change from baseline as the score moved: "−10 points (55.6 %)" is a 10-point drop. */
+export function changeText(change, percent) {
+  if (change === null || change === undefined) return null;
+  const sign = change > 0 ? '−' : change < 0 ? '+' : '';
+  return `${sign}${Math.abs(change)} points${percent === null || percent === undefined ? '' : ` (${percent} %)`}`;
+}

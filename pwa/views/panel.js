@@ -3,7 +3,7 @@
 import { go } from '../app.js';
 import { day } from '../format.js';
 import { focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, field, qrImage, select, yesNo } from './forms.js';
+import { allPages, apiForm, changeText, field, qrImage, select, yesNo } from './forms.js';
 
 const SORTS = [['default', 'Flags, then overdue'], ['name', 'Name'], ['latest', 'Latest score'],
   ['change', 'Change'], ['last_entry_at', 'Last check-in']];
@@ -55,9 +55,7 @@ function table(rows, instrument) {
       h('td', {}, row.open_flag_count
         ? h('span', { class: 'badge flag' }, `${row.open_flag_count} open`) : 'none'),
       h('td', {}, row.latest ? `${row.latest.total} (${row.latest.severity})` : '–'),
-      h('td', {}, row.change === null ? '–'
-        : `${row.change > 0 ? '−' : row.change < 0 ? '+' : ''}${Math.abs(row.change)} points`
-          + `${row.percent_change === null ? '' : ` (${row.percent_change} %)`}`),
+      h('td', {}, changeText(row.change, row.percent_change) || '–'),
       h('td', {}, yesNo(row.response, row.outcome_unavailable)),
       h('td', {}, yesNo(row.remission, row.outcome_unavailable)),
       h('td', {}, row.last_entry_at ? day(row.last_entry_at) : 'never'),

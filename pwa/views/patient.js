@@ -6,7 +6,7 @@ import { instruments } from '../app.js';
 import { chart } from '../chart.js';
 import { TREATMENT_NAMES, bandOf, day, dayAndTime, isoWithOffset } from '../format.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, field, select, yesNo } from './forms.js';
+import { allPages, apiForm, changeText, field, select, yesNo } from './forms.js';
 import { enrollmentDetails } from './panel.js';
 
 const CONTEXTS = [['routine', 'Routine'], ['baseline', 'Baseline'], ['pre_session', 'Before a session'],
@@ -67,7 +67,7 @@ function outcomeSection(summary, instrument, sessions) {
   const rows = [
     ['Baseline', summary.baseline ? `${summary.baseline.total} (${summary.baseline.severity}), ${day(summary.baseline.taken_at)}; ${RULES[summary.baseline_rule]}` : 'none yet'],
     ['Latest', summary.latest ? `${summary.latest.total} (${summary.latest.severity}), ${day(summary.latest.taken_at)}` : 'none yet'],
-    ['Change', summary.change === null ? 'n/a' : `${summary.change} points${summary.percent_change === null ? '' : ` (${summary.percent_change} %)`}`],
+    ['Change', changeText(summary.change, summary.percent_change) || 'n/a'],
     ['Response (≥ 50 %)', yesNo(summary.response, reason(summary))],
     [`Remission (≤ ${summary.thresholds.remission_max})`, yesNo(summary.remission, reason(summary))],
     ['Reliable change', summary.reliable_change ? RELIABLE[summary.reliable_change] : 'n/a'],
@@ -117,7 +117,8 @@ function sessionsSection(id, sessions, summaries, byId, refresh) {
   return h('section', { class: 'card', 'aria-labelledby': 'sessions-title' },
     h('h2', { id: 'sessions-title' }, 'Treatment sessions'),
     sessions.length ? h('div', { class: 'table-scroll' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Before and after', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Before and after'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col', class: 'no-print' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, sessions.map((s) => h('tr', {},
         h('th', { scope: 'row' }, dayAndTime(s.started_at)),
         h('td', {}, TREATMENT_NAMES[s.treatment] || s.treatment),
@@ -171,7 +172,7 @@ function entriesSection(id, entries, byId, summaries, refresh) {
       show(message, alertBox(errorMessage(error)));
     }
   };
-  return h('section', { class: 'card', 'aria-labelledby': 'entries-title' },
+  return h('section', { class: 'card no-print', 'aria-labelledby': 'entries-title' },
     h('h2', { id: 'entries-title' }, 'Entries'),
     message,
     newest.length ? h('div', { class: 'table-scroll' }, h('table', {},
