@@ -24,6 +24,15 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class PatchSchema(StrictSchema):
+    """A PATCH body: every field optional, but an empty body is a mistake, not a no-op."""
+
+    @validates_schema
+    def _changes_something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.", "_schema")
+
+
 # ---------------------------------------------------------------- field types
 
 
@@ -206,15 +215,10 @@ class PatientIn(StrictSchema):
     timezone = Timezone()
 
 
-class PatientPatch(StrictSchema):
+class PatientPatch(PatchSchema):
     display_name = Text(validate=validate.Length(min=1, max=200))
     external_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
     timezone = Timezone()
-
-    @validates_schema
-    def _changes_something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give at least one field to change.", "_schema")
 
 
 class EnrollmentOut(Schema):
@@ -449,16 +453,11 @@ class SessionIn(StrictSchema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
-class SessionPatch(StrictSchema):
+class SessionPatch(PatchSchema):
     started_at = UTCTime(validate=_plausible_session_time)
     treatment = fields.String(validate=validate.OneOf(TREATMENTS))
     dose_mg = StrictNumber(allow_none=True, validate=validate.Range(min=0, max=10000))
     notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
-
-    @validates_schema
-    def _changes_something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give at least one field to change.", "_schema")
 
 
 class SessionOut(Schema):
@@ -619,15 +618,10 @@ class ClinicOut(Schema):
     crisis_resources = fields.Function(crisis_text_of, required=True, metadata={"type": "string"})
 
 
-class ClinicPatch(StrictSchema):
+class ClinicPatch(PatchSchema):
     timezone = Timezone()
     crisis_text = fields.String(allow_none=True, validate=validate.Length(min=1, max=4000))
     madrs_remission_max = fields.Integer(strict=True, validate=validate.OneOf([12, 10]))
-
-    @validates_schema
-    def _changes_something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give at least one field to change.", "_schema")
 
 
 # ---------------------------------------------------------------- import and audit
