@@ -85,7 +85,7 @@ async function send(patientId) {
 
 /** Keep a sent entry in the offline copy of the patient's recent entries. */
 async function remember(entry) {
-  const recent = (await store.cache.get('entries')) || [];
-  const others = recent.filter((e) => e.id !== entry.id);
-  await store.cache.set('entries', [...others, entry].slice(-200));
+  const recent = (await store.cache.get('entries')) || { items: [], next_cursor: null };
+  const others = recent.items.filter((e) => e.id !== entry.id);
+  await store.cache.set('entries', { ...recent, items: [...others, entry].slice(-1000) });
 }

@@ -8,9 +8,11 @@ export async function render(main, params) {
   const instrument = scales.find((i) => i.id === params.get('instrument')) || scales[0];
   const scale = params.get('by') === 'week' ? 'week' : 'day';
   const asTable = params.get('view') === 'table';
-  const [summary, sessions] = await Promise.all([
+  const since = new Date(Date.now() - 90 * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const [summary, sessions, recent] = await Promise.all([
     cachedGet(`/patients/me/summary?instrument=${instrument.id}`, `summary:${instrument.id}`),
     cachedGet('/patients/me/sessions', 'sessions'),
+    cachedGet(`/patients/me/entries?since=${encodeURIComponent(since)}&limit=1000`, 'entries'),
   ]);
   document.title = `History · ${instrument.name} · Tidemark`;
   const data = summary.data;
@@ -57,6 +59,7 @@ export async function render(main, params) {
         points: series, sessions: sessionList, lines, bands: instrument.bands, max: instrument.max,
       }),
     legend(lines, sessionList),
+    recentList(instrument, (recent.data && recent.data.items) || []),
   );
   focusHeading(main);
 }
@@ -83,4 +86,13 @@ function legend(lines, sessions) {
       lines.map((line) => h('li', { class: `key-${line.kind}` }, `${line.label}: ${line.value}`)),
       sessions.length ? h('li', { class: 'key-session' }, `Treatment sessions are marked with a triangle. Latest: ${sessionLabel(sessions[sessions.length - 1])}.`) : null),
     h('p', { class: 'hint' }, 'Shaded bands show how scores are usually described, from minimal to severe.'));
+}
+
+function recentList(instrument, entries) {
+  const own = entries.filter((e) => e.instrument === instrument.id && !e.voided).slice(-10).reverse();
+  if (!own.length) return null;
+  return h('section', { class: 'card', 'aria-labelledby': 'recent-title' },
+    h('h2', { id: 'recent-title' }, `Your last ${instrument.name} check-ins`),
+    h('ul', { class: 'plain' }, own.map((e) => h('li', {},
+      `${day(e.taken_at)}: ${e.total} out of ${instrument.max}, ${bandWords(e.severity)}`))));
 }
