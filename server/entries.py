@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 from flask_smorest import abort
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, outcomes
@@ -94,6 +95,13 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
     db.session.add(entry)
     for kind in scored.flags:
         db.session.add(Flag(patient_id=patient.id, entry=entry, kind=kind, opened_at=utcnow()))
+    if actor.is_clinician:
+        audit.record(
+            "entry.create",
+            patient=patient,
+            actor=actor,
+            detail={"entry_id": entry.id, "instrument": entry.instrument},
+        )
     try:
         db.session.flush()
         refresh_snapshots(patient.id)
@@ -120,16 +128,22 @@ def _replayed(existing: Entry, digest: str) -> Entry:
 
 def void(patient: Patient, entry: Entry, reason: str, actor: User) -> Entry:
     """Void an entry: it leaves scores and charts but stays in lists and exports."""
-    if entry.voided:
+    if actor.is_patient and entry.entered_by_id != actor.id:
+        # A clinician's rating (a MADRS, a transcribed paper form) is not the patient's to void.
+        abort(403, message="Only your care team can void an entry they entered.")
+    # Only a live entry can be voided: the condition decides between two requests at once.
+    voided = db.session.execute(
+        update(Entry)
+        .where(Entry.id == entry.id, Entry.voided.is_(False))
+        .values(voided=True, void_reason=reason, voided_at=utcnow(), voided_by_id=actor.id)
+    )
+    if voided.rowcount != 1:
+        db.session.rollback()
         abort(409, message="This entry is already voided.")
-    entry.voided = True
-    entry.void_reason = reason
-    entry.voided_at = utcnow()
-    entry.voided_by_id = actor.id
     audit.record("entry.void", patient=patient, actor=actor, detail={"entry_id": entry.id})
-    db.session.flush()
     refresh_snapshots(patient.id)
     db.session.commit()
+    db.session.refresh(entry)
     return entry
 
 

@@ -47,8 +47,8 @@ def patient_resource(patient: dict) -> dict:
 
 
 def _answer(instrument: Instrument, value: int) -> dict:
-    option = next(o for o in instrument.options if o.value == value)
-    if option.loinc:
+    option = next((o for o in instrument.options if o.value == value), None)
+    if option is not None and option.loinc:
         return {"valueCoding": {"system": LOINC, "code": option.loinc, "display": option.label}}
     return {"valueInteger": value}
 
@@ -62,9 +62,11 @@ def questionnaire_response(entry: dict, instrument: Instrument, patient_id: str)
         if value is not None:  # a prorated paper form leaves the item unanswered
             answer_item["answer"] = [_answer(instrument, value)]
         items.append(answer_item)
-    if instrument.difficulty and entry.get("difficulty") is not None:
-        question = instrument.difficulty
-        option = next(o for o in question.options if o.value == entry["difficulty"])
+    question = instrument.difficulty
+    option = None
+    if question and entry.get("difficulty") is not None:
+        option = next((o for o in question.options if o.value == entry["difficulty"]), None)
+    if option is not None:
         items.append(
             {
                 "linkId": question.loinc,

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from types import SimpleNamespace
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from . import audit, export, outcomes
 from .entries import request_hash
 from .extensions import db
 from .instruments import INSTRUMENTS, ScoringError, score
-from .models import BaselineChoice, Entry, Flag, Patient, TreatmentSession, User
+from .models import BaselineChoice, Entry, Flag, Patient, TreatmentSession, User, utcnow
 from .panel import refresh_snapshots
 from .schemas import (
     CONTEXTS,
@@ -74,7 +74,9 @@ class ImportedEntry(StrictSchema):
     patient_id = Id(required=True)
     instrument = fields.String(required=True, validate=validate.OneOf(sorted(INSTRUMENTS)))
     answers = fields.List(fields.Integer(strict=True, allow_none=True), required=True)
-    difficulty = fields.Integer(strict=True, allow_none=True, required=True)
+    difficulty = fields.Integer(
+        strict=True, allow_none=True, required=True, validate=validate.Range(0, 3)
+    )
     taken_at = UTCTime(required=True)
     context = fields.String(required=True, validate=validate.OneOf(CONTEXTS))
     session_id = Id(allow_none=True, required=True)
@@ -161,17 +163,27 @@ class ImportedBlock(StrictSchema):
             raise ValidationError(errors)
 
 
+class InstrumentReference(Schema):
+    """The definitions travel for readers; an import checks only which ones and which version."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True)
+    version = fields.String(required=True)
+
+
 class ImportDocument(StrictSchema):
     format = fields.String(required=True, validate=validate.Equal(export.FORMAT))
     version = fields.Integer(strict=True, required=True, validate=validate.Equal(export.VERSION))
     exported_at = UTCTime(required=True)
     clinic = fields.Dict(required=True)
-    instruments = fields.List(fields.Dict(), required=True)
+    instruments = fields.List(fields.Nested(InstrumentReference), required=True)
     patients = fields.List(fields.Nested(ImportedBlock), required=True)
 
     @validates_schema(skip_on_field_errors=True)
     def _same_instruments(self, data, **kwargs):
-        versions = {i.get("id"): i.get("version") for i in data["instruments"]}
+        versions = {i["id"]: i["version"] for i in data["instruments"]}
         for instrument_id, version in versions.items():
             ours = INSTRUMENTS.get(instrument_id)
             if ours is None or ours.version != version:
@@ -187,6 +199,11 @@ def _duplicates(document: dict) -> dict:
         counts.update(("session", s["id"]) for s in block["sessions"])
         counts.update(("entry", e["id"]) for e in block["entries"])
         counts.update(("flag", f["id"]) for f in block["flags"])
+    counts.update(
+        ("external id", b["patient"]["external_id"])
+        for b in document["patients"]
+        if b["patient"]["external_id"]
+    )
     repeated = sorted(f"{kind} {identifier}" for (kind, identifier), n in counts.items() if n > 1)
     return {"patients": [f"Ids appear more than once: {', '.join(repeated)}."]} if repeated else {}
 
@@ -217,6 +234,14 @@ def _conflicts(document: dict, clinic_id: str) -> dict:
             ):
                 if owner_of[(kind, identifier)] != patient_id:
                     errors.append(f"The {kind} {identifier} belongs to another patient.")
+    flag_owner = {f["id"]: b["patient"]["id"] for b in blocks for f in b["flags"]}
+    flag_ids = list(flag_owner)
+    for chunk in range(0, len(flag_ids), 500):
+        for identifier, patient_id in db.session.execute(
+            select(Flag.id, Flag.patient_id).where(Flag.id.in_(flag_ids[chunk : chunk + 500]))
+        ):
+            if flag_owner[identifier] != patient_id:
+                errors.append(f"The flag {identifier} belongs to another patient.")
     external = {
         b["patient"]["external_id"]: b["patient"]["id"]
         for b in blocks
@@ -339,4 +364,20 @@ def _add_flags(block, created) -> None:
     for flag in block["flags"]:
         if (flag["entry_id"], flag["kind"]) not in existing:
             db.session.add(Flag(patient_id=block["patient"]["id"], **flag))
+            existing.add((flag["entry_id"], flag["kind"]))
             created["flags"] += 1
+    # A positive safety item always has a flag: open one where the document brought none.
+    for entry in block["entries"]:
+        for kind in entry["flags"]:
+            if (entry["id"], kind) not in existing:
+                db.session.add(
+                    Flag(
+                        patient_id=block["patient"]["id"],
+                        entry_id=entry["id"],
+                        kind=kind,
+                        opened_at=utcnow(),
+                        status="open",
+                    )
+                )
+                existing.add((entry["id"], kind))
+                created["flags"] += 1

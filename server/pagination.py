@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_smorest import abort
 from sqlalchemy import and_, or_
@@ -26,8 +26,8 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         at = datetime.fromisoformat(at)
         if at.tzinfo is None or not isinstance(key, str):
             raise ValueError("not a cursor of ours")
-        return at, key
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return at.astimezone(UTC), key
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         abort(422, errors={"query": {"cursor": ["Not a cursor this API gave out."]}})
 
 

@@ -50,7 +50,10 @@ class UTCTime(fields.DateTime):
             raise ValidationError(
                 "Must include a time zone offset, e.g. 2026-11-27T08:30:00+01:00."
             )
-        return parsed.astimezone(UTC).replace(microsecond=0)
+        try:
+            return parsed.astimezone(UTC).replace(microsecond=0)
+        except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 is before year 1 in UTC
+            raise ValidationError("Out of range.") from None
 
 
 class Id(fields.String):

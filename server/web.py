@@ -112,8 +112,8 @@ def check_json_body() -> None:
         abort(400, "The body must be JSON, sent with Content-Type: application/json.")
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not valid JSON.") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("The body is not valid JSON (or nested too deeply).") from None
     if not isinstance(body, dict):
         abort(400, "The body must be a JSON object.")
 

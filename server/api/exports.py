@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
+from sqlalchemy import select
 
 from .. import access, audit, export, fhir, importer
 from ..extensions import db
-from ..models import Clinic
+from ..models import Clinic, Patient
 from ..schemas import ImportCounts, StrictSchema
 from . import documented_errors
 
@@ -73,7 +74,10 @@ def export_clinic():
     """Download the whole clinic as one tidemark.export document (clinicians; streamed)"""
     clinician = access.clinician()
     clinic = db.session.get(Clinic, clinician.clinic_id)
-    audit.record("export.clinic", detail={"format": "json"})
+    patient_ids = db.session.scalars(
+        select(Patient.id).where(Patient.clinic_id == clinic.id).order_by(Patient.id)
+    ).all()
+    audit.record("export.clinic", detail={"format": "json", "patient_ids": patient_ids})
     db.session.commit()
     return attachment(
         stream_with_context(export.clinic_document_chunks(clinic)),

@@ -19,6 +19,8 @@ FlagList = envelope(FlagOut, "FlagList")
 
 def flag_out(flag: Flag) -> dict:
     resolver = db.session.get(User, flag.resolved_by_id) if flag.resolved_by_id else None
+    if resolver is not None and resolver.clinic_id != flag.patient.clinic_id:
+        resolver = None  # an imported id of someone elsewhere: never show their name
     return {
         "id": flag.id,
         "patient": patient_out(flag.patient),

@@ -174,7 +174,11 @@ class Patients(MethodView):
         more = start + query["limit"] < len(rows)
         audit.record(
             "panel.read",
-            detail={"instrument": query["instrument"], "patients": len(shown), "offset": start},
+            detail={
+                "instrument": query["instrument"],
+                "offset": start,
+                "patient_ids": [row.patient.id for row in shown],
+            },
         )
         db.session.commit()
         return jsonify(
