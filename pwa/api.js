@@ -8,6 +8,14 @@ export function setCsrf(token) {
 
 export const hasCsrf = () => csrfToken !== null;
 
+// The server's clock minus ours, from its Date header: a phone whose clock runs fast would
+// otherwise stamp check-ins "in the future" and have them refused.
+let clockSkew = 0;
+
+export function serverNow() {
+  return new Date(Date.now() + (Math.abs(clockSkew) > 60000 ? clockSkew : 0));
+}
+
 export class ApiError extends Error {
   constructor(status, body) {
     super((body && body.message) || `HTTP ${status}`);
@@ -33,6 +41,8 @@ export async function api(path, { method = 'GET', body } = {}) {
   } catch (error) {
     throw new NetworkError(error.message);
   }
+  const serverDate = Date.parse(response.headers.get('Date') || '');
+  if (!Number.isNaN(serverDate)) clockSkew = serverDate - Date.now();
   if (response.status === 204) return null;
   let data = null;
   try {

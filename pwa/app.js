@@ -1,9 +1,9 @@
 // Tidemark PWA: session, router and the things every view shares.
 
-import { api, ApiError, NetworkError, hasCsrf, setCsrf } from './api.js';
+import { api, ApiError, NetworkError, errorMessage, hasCsrf, setCsrf } from './api.js';
 import { cache, clear } from './store.js';
 import * as outbox from './outbox.js';
-import { announce, h, show } from './ui.js';
+import { announce, focusHeading, h, show } from './ui.js';
 
 export const state = {
   user: null,
@@ -40,6 +40,7 @@ export function currentRoute() {
 
 let routing = 0;
 
+/** Render the route into a fresh frame, shown only if no later navigation overtook it. */
 export async function route() {
   const ticket = ++routing;
   let { name, params } = currentRoute();
@@ -51,11 +52,42 @@ export async function route() {
   if (state.user && state.user.role === 'patient' && !PATIENT_VIEWS.has(name)) name = '';
   if (!(name in ROUTES)) name = '';
   document.body.classList.toggle('wide', Boolean(state.user && state.user.role === 'clinician'));
-  const view = await ROUTES[name]();
-  if (ticket !== routing) return;
-  renderNav(name);
   const main = document.getElementById('main');
-  await view.render(main, params);
+  const frame = h('div', { class: 'frame' });
+  try {
+    const view = await ROUTES[name]();
+    if (ticket !== routing) return;
+    renderNav(name);
+    await view.render(frame, params);
+  } catch (error) {
+    if (ticket !== routing) return;
+    if (error instanceof ApiError && error.status === 401) {
+      await sessionEnded();
+      return;
+    }
+    show(frame, errorView(error));
+  }
+  if (ticket !== routing) return; // a slower screen never replaces a newer one
+  main.replaceChildren(frame);
+  focusHeading(frame);
+}
+
+function errorView(error) {
+  const offline = error instanceof NetworkError || !navigator.onLine;
+  return h('section', { class: 'stack' },
+    h('h1', {}, offline ? 'You are offline' : 'This screen could not be loaded'),
+    h('p', { role: 'alert' }, offline
+      ? 'Connect to the internet and try again. Anything you saved on this phone is kept.'
+      : errorMessage(error)),
+    h('button', { type: 'button', class: 'primary', onclick: () => route() }, 'Try again'));
+}
+
+/** The server no longer knows this session: keep unsent check-ins, ask to sign in again. */
+export async function sessionEnded() {
+  state.user = null;
+  setCsrf(null);
+  await cache.clear();
+  go('#/signin?expired=1');
 }
 
 function renderNav(current) {
@@ -75,23 +107,38 @@ function renderNav(current) {
 
 export async function signedIn(answer) {
   setCsrf(answer.csrf_token);
+  const previous = await cache.get('me');
+  if (previous && previous.id !== answer.user.id) {
+    await cache.clear(); // never show one person's saved data to another
+  }
+  clearDrafts();
   state.user = answer.user;
   await cache.set('me', answer.user);
   if (location.search) history.replaceState(null, '', `${location.pathname}#/`);
   flushOutbox();
 }
 
+/** Sign out on the server, then remove this person's data from the phone. Throws if the
+ * server could not be reached or refused, so that nothing is removed while still signed in. */
 export async function signOut() {
   try {
     await api('/auth/logout', { method: 'POST' });
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
   }
+  const patientId = state.user && state.user.patient_id;
   state.user = null;
   setCsrf(null);
+  clearDrafts();
   await clear('cache');
-  await clear('outbox');
+  if (patientId) await outbox.discardAll(patientId);
   go('#/signin');
+}
+
+export function clearDrafts() {
+  for (const key of Object.keys(sessionStorage)) {
+    if (key.startsWith('tidemark-draft-')) sessionStorage.removeItem(key);
+  }
 }
 
 /** The questionnaires, from the API when online, else from this phone's copy. */
@@ -102,8 +149,10 @@ export async function instruments() {
     state.instruments = answer.items;
     await cache.set('instruments', answer.items);
   } catch (error) {
-    if (!(error instanceof NetworkError)) throw error;
-    state.instruments = (await cache.get('instruments')) || [];
+    if (!unreachable(error)) throw error;
+    const saved = await cache.get('instruments');
+    if (!saved) throw error;
+    state.instruments = saved;
   }
   return state.instruments;
 }
@@ -115,9 +164,14 @@ export async function cachedGet(path, key = path) {
     await cache.set(key, answer);
     return { data: answer, fromCache: false };
   } catch (error) {
-    if (!(error instanceof NetworkError)) throw error;
+    if (!unreachable(error)) throw error;
     return { data: await cache.get(key), fromCache: true };
   }
+}
+
+/** Offline, or the server (or a proxy before it) failing: use what the phone has. */
+function unreachable(error) {
+  return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
 }
 
 export async function flushOutbox() {
@@ -129,6 +183,11 @@ export async function flushOutbox() {
   }
   const result = await outbox.flush(state.user.patient_id);
   if (result.sent.length) announce(`${result.sent.length} saved check-in${result.sent.length > 1 ? 's' : ''} sent.`);
+  if (result.needsSignIn && navigator.onLine) {
+    // The session ended while check-ins waited: they stay queued for after sign-in.
+    const still = await api('/auth/me').catch((error) => error);
+    if (still instanceof ApiError && still.status === 401) await sessionEnded();
+  }
   return result;
 }
 
@@ -144,7 +203,7 @@ async function loadSession() {
     state.user = answer.user;
     await cache.set('me', answer.user);
   } catch (error) {
-    if (error instanceof NetworkError) {
+    if (unreachable(error)) {
       state.user = (await cache.get('me')) || null; // offline: the last signed-in user
     } else if (error instanceof ApiError && error.status === 401) {
       state.user = null;
@@ -159,12 +218,17 @@ async function boot() {
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/sw.js').catch(() => {});
   }
-  window.addEventListener('online', () => { showNetwork(); flushOutbox().then(() => route()); });
+  // Back online: send what waits; the screen stays as it is (a half-typed form is kept).
+  window.addEventListener('online', () => { showNetwork(); flushOutbox(); });
   window.addEventListener('offline', showNetwork);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') flushOutbox();
   });
   window.addEventListener('hashchange', route);
+  document.querySelector('.skip').addEventListener('click', (event) => {
+    event.preventDefault(); // the hash is the router's: move focus, do not navigate
+    focusHeading(document.getElementById('main'));
+  });
   await loadSession();
   await route();
   await flushOutbox();

@@ -7,6 +7,8 @@ import { api, ApiError, NetworkError, errorMessage } from './api.js';
 import * as store from './store.js';
 
 const CHANGED = 'tidemark:outbox';
+// Answers that mean "not now", not "never": the check-in stays queued.
+const RETRY = new Set([408, 425, 429]);
 
 export function onChange(listener) {
   window.addEventListener(CHANGED, listener);
@@ -17,9 +19,16 @@ function changed(detail = {}) {
   window.dispatchEvent(new CustomEvent(CHANGED, { detail }));
 }
 
-export async function items() {
-  const rows = await store.all('outbox');
+/** This patient's queued and failed check-ins, oldest first. */
+export async function items(patientId) {
+  const rows = (await store.all('outbox')).filter((row) => row.patientId === patientId);
   return rows.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));
+}
+
+/** Remove every check-in of this patient from the phone (at sign-out). */
+export async function discardAll(patientId) {
+  for (const row of await items(patientId)) await store.remove('outbox', row.id);
+  changed();
 }
 
 /** Queue a finished check-in of this patient (only they will ever send it). */
@@ -55,15 +64,17 @@ export function flush(patientId) {
 
 async function send(patientId) {
   const result = { sent: [], needsSignIn: false, offline: false };
-  for (const item of await items()) {
-    if (item.state !== 'queued' || item.patientId !== patientId) continue;
+  for (const item of await items(patientId)) {
+    if (item.state !== 'queued') continue;
     try {
-      const entry = await api('/patients/me/entries', { method: 'POST', body: item.body });
+      // The patient named, not "me": a session of someone else gets 404, never their data.
+      const entry = await api(`/patients/${item.patientId}/entries`, { method: 'POST', body: item.body });
       await store.remove('outbox', item.id);
       await remember(entry);
       result.sent.push(entry);
     } catch (error) {
-      if (error instanceof NetworkError || (error instanceof ApiError && error.status >= 500)) {
+      if (error instanceof NetworkError || (error instanceof ApiError && RETRY.has(error.status))
+        || (error instanceof ApiError && error.status >= 500)) {
         result.offline = error instanceof NetworkError;
         break; // stays queued; the next trigger tries again
       }
@@ -74,7 +85,7 @@ async function send(patientId) {
       await store.put('outbox', { ...item, state: 'failed', error: errorMessage(error) });
     }
   }
-  const left = await items();
+  const left = await items(patientId);
   changed({ sent: result.sent.length });
   return {
     ...result,

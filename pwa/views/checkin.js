@@ -1,6 +1,7 @@
 // One questionnaire, one question per screen; the finished check-in goes to the outbox first.
 
 import { cachedGet, flushOutbox, go, instruments, state } from '../app.js';
+import { serverNow } from '../api.js';
 import { bandOf, bandWords, daysSince, isoWithOffset, plural } from '../format.js';
 import * as outbox from '../outbox.js';
 import { cache } from '../store.js';
@@ -22,7 +23,8 @@ export async function render(main, params) {
     go('#/');
     return;
   }
-  const key = `tidemark-draft-${instrument.id}`;
+  // One draft per patient and questionnaire: never continued by someone else on this phone.
+  const key = `tidemark-draft-${state.user.patient_id}-${instrument.id}`;
   const saved = JSON.parse(sessionStorage.getItem(key) || 'null');
   const draft = saved || {
     step: 'context',
@@ -30,6 +32,7 @@ export async function render(main, params) {
     answers: instrument.items.map(() => null),
     difficulty: null,
     crisisSeen: false,
+    entryId: crypto.randomUUID(), // fixed once: a second tap on Finish queues the same entry
   };
   const flow = { main, instrument, draft, key, recall: await recallNotice(instrument) };
   document.title = `${instrument.name} check-in · Tidemark`;
@@ -66,7 +69,7 @@ async function recallNotice(instrument) {
   const days = Number((instrument.recall.match(/^P(\d+)D$/) || [])[1] || 0);
   if (!days) return null;
   const summary = await cache.get(`summary:${instrument.id}`);
-  const queued = (await outbox.items()).filter((i) => i.body.instrument === instrument.id);
+  const queued = (await outbox.items(state.user.patient_id)).filter((i) => i.body.instrument === instrument.id);
   const times = [
     ...(summary && summary.latest ? [summary.latest.taken_at] : []),
     ...queued.map((i) => i.body.taken_at),
@@ -198,16 +201,19 @@ function difficultyScreen(flow) {
 
 async function finish(flow) {
   const { draft, instrument } = flow;
+  if (flow.finishing) return; // a double tap
+  flow.finishing = true;
   const body = {
-    id: crypto.randomUUID(),
+    id: draft.entryId || crypto.randomUUID(),
     instrument: instrument.id,
     answers: draft.answers,
-    taken_at: isoWithOffset(new Date()),
+    taken_at: isoWithOffset(serverNow()),
     context: draft.context,
   };
   if (instrument.difficulty && draft.difficulty !== null) body.difficulty = draft.difficulty;
   await outbox.enqueue(body, state.user.patient_id); // on the phone first: nothing is lost now
   sessionStorage.removeItem(flow.key);
+  history.replaceState(null, '', '#/done'); // a reload from here opens Home, not a new check-in
   draft.step = 'done';
   const total = draft.answers.reduce((sum, a) => sum + a, 0);
   const band = bandOf(instrument, total);
@@ -224,10 +230,10 @@ async function finish(flow) {
       h('a', { class: 'button', href: '#/' }, 'Home'))));
   focusHeading(flow.main);
   const result = await flushOutbox();
-  const stillHere = (await outbox.items()).find((i) => i.id === body.id);
+  const stillHere = (await outbox.items(state.user.patient_id)).find((i) => i.id === body.id);
   if (!stillHere) {
     status.textContent = 'Sent to your care team.';
-    cachedGet(`/patients/me/summary?instrument=${instrument.id}`, `summary:${instrument.id}`).catch(() => {});
+    cachedGet(`/patients/${state.user.patient_id}/summary?instrument=${instrument.id}`, `summary:${instrument.id}`).catch(() => {});
   } else if (stillHere.state === 'failed') {
     status.textContent = `Not sent: ${stillHere.error}`;
     status.setAttribute('role', 'alert');

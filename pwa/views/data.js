@@ -7,13 +7,13 @@ import { alertBox, button, focusHeading, h, show } from '../ui.js';
 export async function render(main) {
   document.title = 'My data · Tidemark';
   const message = h('div', { 'aria-live': 'polite' });
-  const unsent = (await outbox.items()).length;
+  const unsent = (await outbox.items(state.user.patient_id)).length;
   const signOutArea = h('div', { class: 'stack' });
 
   const download = async () => {
     show(message, h('p', {}, 'Preparing your download…'));
     try {
-      const response = await fetch('/api/v1/patients/me/export', { credentials: 'same-origin' });
+      const response = await fetch(`/api/v1/patients/${state.user.patient_id}/export`, { credentials: 'same-origin' });
       if (!response.ok) throw new Error(`The server answered ${response.status}.`);
       const blob = await response.blob();
       const url = URL.createObjectURL(blob);
@@ -28,18 +28,30 @@ export async function render(main) {
     }
   };
 
+  const trySignOut = async () => {
+    try {
+      await signOut();
+    } catch (error) {
+      show(message, alertBox(navigator.onLine
+        ? `Could not sign out: ${errorMessage(error)} Try again.`
+        : 'You are offline. Connect to sign out, so that your account is closed on this phone.'));
+      message.querySelector('[role=alert]').setAttribute('tabindex', '-1');
+      message.querySelector('[role=alert]').focus();
+    }
+  };
+
   const confirmSignOut = () => {
     show(signOutArea,
-      h('p', { class: 'alert', role: 'alert' },
+      h('p', { class: 'alert', role: 'alert', tabindex: '-1' },
         `${plural(unsent, 'check-in has', 'check-ins have')} not been sent yet. Signing out removes ${unsent === 1 ? 'it' : 'them'} from this phone.`),
       h('div', { class: 'actions' },
-        button('Sign out anyway', () => signOut(), { class: 'danger' }),
+        button('Sign out anyway', trySignOut, { class: 'danger' }),
         button('Stay signed in', () => render(main))));
     signOutArea.querySelector('[role=alert]').focus();
   };
 
   show(signOutArea,
-    button('Sign out', () => (unsent ? confirmSignOut() : signOut())),
+    button('Sign out', () => (unsent ? confirmSignOut() : trySignOut())),
     h('p', { class: 'hint' }, 'Signing out removes your data from this phone.'));
 
   show(main,

@@ -1,4 +1,4 @@
-import { cachedGet, instruments } from '../app.js';
+import { cachedGet, instruments, state } from '../app.js';
 import { bandOf, bandWords, day, sessionLabel } from '../format.js';
 import { chart } from '../chart.js';
 import { button, focusHeading, h, show } from '../ui.js';
@@ -8,11 +8,12 @@ export async function render(main, params) {
   const instrument = scales.find((i) => i.id === params.get('instrument')) || scales[0];
   const scale = params.get('by') === 'week' ? 'week' : 'day';
   const asTable = params.get('view') === 'table';
+  const me = state.user.patient_id;
   const since = new Date(Date.now() - 90 * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
   const [summary, sessions, recent] = await Promise.all([
-    cachedGet(`/patients/me/summary?instrument=${instrument.id}`, `summary:${instrument.id}`),
-    cachedGet('/patients/me/sessions', 'sessions'),
-    cachedGet(`/patients/me/entries?since=${encodeURIComponent(since)}&limit=1000`, 'entries'),
+    cachedGet(`/patients/${me}/summary?instrument=${instrument.id}`, `summary:${instrument.id}`),
+    cachedGet(`/patients/${me}/sessions`, 'sessions'),
+    cachedGet(`/patients/${me}/entries?since=${encodeURIComponent(since)}&limit=1000`, 'entries'),
   ]);
   document.title = `History · ${instrument.name} · Tidemark`;
   const data = summary.data;

@@ -16,10 +16,10 @@ let unsubscribe = null;
 export async function render(main) {
   document.title = 'Home · Tidemark';
   const [detail, summary, scales] = await Promise.all([
-    cachedGet('/patients/me', 'patient'),
-    cachedGet('/patients/me/summary?instrument=phq9', 'summary:phq9'),
+    cachedGet(`/patients/${state.user.patient_id}`, 'patient'),
+    cachedGet(`/patients/${state.user.patient_id}/summary?instrument=phq9`, 'summary:phq9'),
     instruments(),
-    cachedGet('/patients/me/sessions', 'sessions'),
+    cachedGet(`/patients/${state.user.patient_id}/sessions`, 'sessions'),
   ]);
   const phq9 = scales.find((i) => i.id === 'phq9');
   const status = h('section', { class: 'card', 'aria-labelledby': 'outbox-title' });
@@ -48,7 +48,7 @@ export async function render(main) {
 }
 
 async function renderOutbox(section, scales) {
-  const items = await outbox.items();
+  const items = await outbox.items(state.user.patient_id);
   const queued = items.filter((i) => i.state === 'queued');
   const failed = items.filter((i) => i.state === 'failed');
   section.hidden = !items.length;
@@ -68,9 +68,20 @@ async function renderOutbox(section, scales) {
         `${plural(queued.length, 'check-in is', 'check-ins are')} saved on this phone and will be sent when you are online.`)
       : null,
     queued.length ? h('ul', {}, queued.map((item) => h('li', {}, describe(item)))) : null,
-    failed.map((item) => h('div', { class: 'alert', role: 'alert' },
-      h('p', {}, `${describe(item)} could not be sent: ${item.error}`),
-      button('Remove it from this phone', async () => { await outbox.discard(item.id); }))),
+    failed.map((item) => {
+      const box = h('div', { class: 'alert', role: 'alert' },
+        h('p', {}, `${describe(item)} could not be sent: ${item.error}`),
+        h('p', {}, 'Please tell your care team about it. Removing it deletes these answers.'));
+      box.append(button('Remove it from this phone', () => {
+        const confirm = button('Yes, delete these answers', async () => {
+          await outbox.discard(item.id);
+          focusHeading(section.closest('main') || document.getElementById('main'));
+        }, { class: 'danger' });
+        box.append(confirm);
+        confirm.focus();
+      }));
+      return box;
+    }),
   );
 }
 

@@ -2,10 +2,14 @@ import { api, errorMessage } from '../api.js';
 import { go, signedIn } from '../app.js';
 import { alertBox, focusHeading, h, show } from '../ui.js';
 
-export async function render(main) {
+export async function render(main, params) {
   const error = h('div');
+  const expired = params && params.get('expired')
+    ? h('p', { class: 'notice' }, 'Your session has ended. Sign in again; anything saved on this phone is sent then.')
+    : null;
   const form = h('form', { class: 'stack', novalidate: true },
     h('h1', {}, 'Sign in'),
+    expired,
     error,
     h('label', { for: 'email' }, 'Email'),
     h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true }),
