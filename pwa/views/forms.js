@@ -1,7 +1,7 @@
 // Shared pieces of the clinician's forms and tables.
 
 import { api, errorMessage } from '../api.js';
-import { alertBox, h, show } from '../ui.js';
+import { alertBox, announce, h, show } from '../ui.js';
 
 let counter = 0;
 
@@ -40,6 +40,7 @@ export function apiForm({ method = 'POST', path, build, done, submitLabel, child
       });
       show(error);
       await done(answer, form);
+      announce(`${submitLabel}: done.`);
     } catch (failure) {
       show(error, alertBox(errorMessage(failure)));
       const alert = error.querySelector('[role=alert]');
