@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import click
+
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -54,8 +56,15 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _serving() -> bool:
+    """False for `flask` tasks other than `run` (migrations, create-clinician): they sign
+    nothing, so they need no secret key; a server (gunicorn, `flask run`) always does."""
+    context = click.get_current_context(silent=True)
+    return context is None or context.info_name == "run"
+
+
 def _check_secret_key(app: Flask) -> None:
-    if app.config["DEVELOPMENT"]:
+    if app.config["DEVELOPMENT"] or not _serving():
         return
     key = app.config.get("SECRET_KEY")
     if not key or key == DEVELOPMENT_SECRET_KEY or len(key) < 32:

@@ -71,7 +71,7 @@ def first_run_hint():
     click.echo(
         "\nNo clinician exists yet. In another terminal, create the first one (it asks for a "
         "password):\n\n"
-        "  TIDEMARK_ENV=development .venv/bin/flask --app server create-clinician "
+        "  .venv/bin/flask --app server create-clinician "
         'you@example.org --clinic "Your clinic" --admin\n'
     )
 

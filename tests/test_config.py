@@ -63,3 +63,39 @@ def test_sqlite_runs_with_wal_and_foreign_keys(app):
         with db.engine.connect() as connection:
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def _flask(tmp_path, *args, timeout=60):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "TIDEMARK_ENV", "DATABASE_URL"}
+    }
+    env.update(TIDEMARK_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}")
+    flask = Path(sys.executable).with_name("flask")
+    return subprocess.run(
+        [str(flask), "--app", "server", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+def test_command_line_tasks_run_in_production_without_a_secret_key(tmp_path):
+    migrated = _flask(tmp_path, "db", "upgrade")
+    assert migrated.returncode == 0, migrated.stderr
+    hint = _flask(tmp_path, "first-run-hint")
+    assert "create-clinician" in hint.stdout
+
+
+def test_the_development_server_refuses_to_serve_in_production_without_a_secret_key(tmp_path):
+    served = _flask(tmp_path, "run", "--port", "5999", timeout=60)
+    assert served.returncode != 0
+    assert "SECRET_KEY" in served.stderr
