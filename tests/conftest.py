@@ -275,3 +275,41 @@ def world(app) -> World:
             admin_x=make_clinician(clinic_x, "admin.x@example.org", admin=True),
             clinician_y=make_clinician(clinic_y, "doc.y@example.org"),
         )
+
+
+# ---------------------------------------------------------------- access-matrix helpers
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks, and about whom: patient "a", patient "b" or an "unknown" id."""
+
+    target: str
+    connect: object  # world -> client
+
+
+def new_token(world: World, user: User) -> dict:
+    response = world.browser(user).post(
+        "/api/v1/auth/tokens", json={"name": "matrix", "expires_in_days": 30}
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def revoked_token(world: World) -> TokenClient:
+    """Clinician X's client with a token that was revoked."""
+    browser = world.as_clinician_x()
+    created = browser.post("/api/v1/auth/tokens", json={"name": "old", "expires_in_days": 30})
+    assert browser.delete(f"/api/v1/auth/tokens/{created.json['id']}").status_code == 204
+    return TokenClient(world.app, created.json["token"])
+
+
+def expired_token(world: World) -> TokenClient:
+    """Clinician X's client with a token that expired a minute ago."""
+    from server.models import ApiToken
+
+    created = new_token(world, world.clinician_x)
+    with database(world.app) as session:
+        session.get(ApiToken, created["id"]).expires_at = datetime.now(UTC) - timedelta(minutes=1)
+        session.commit()
+    return TokenClient(world.app, created["token"])

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from server.models import ApiToken, EnrollmentCode, Entry, Patient
-from tests.conftest import Browser, TokenClient, database, entry_body, make_patient
+from server.models import EnrollmentCode, Entry, Patient
+from tests.conftest import (
+    Actor,
+    Browser,
+    TokenClient,
+    database,
+    entry_body,
+    expired_token,
+    make_patient,
+    new_token,
+    revoked_token,
+)
 
 OK = "ok"
 DENIED = {401, 403, 404}
@@ -80,35 +89,6 @@ class Scene:
         return str(uuid.uuid4()), str(uuid.uuid4())
 
 
-def new_token(world, user) -> dict:
-    response = world.browser(user).post(
-        "/api/v1/auth/tokens", json={"name": "matrix", "expires_in_days": 30}
-    )
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def revoked_token_of_clinician_x(world):
-    browser = world.as_clinician_x()
-    created = browser.post("/api/v1/auth/tokens", json={"name": "old", "expires_in_days": 30})
-    assert browser.delete(f"/api/v1/auth/tokens/{created.json['id']}").status_code == 204
-    return TokenClient(world.app, created.json["token"])
-
-
-def expired_token_of_clinician_x(world):
-    created = new_token(world, world.clinician_x)
-    with database(world.app) as session:
-        session.get(ApiToken, created["id"]).expires_at = datetime.now(UTC) - timedelta(minutes=1)
-        session.commit()
-    return TokenClient(world.app, created["token"])
-
-
-@dataclass(frozen=True)
-class Actor:
-    target: str  # "a", "b" or "unknown"
-    connect: object  # world -> client
-
-
 ACTORS = {
     "anonymous": Actor("a", lambda w: Browser(w.app)),
     "patient A on own data": Actor("a", lambda w: w.as_patient_a()),
@@ -118,8 +98,8 @@ ACTORS = {
     "clinician X": Actor("a", lambda w: w.as_clinician_x()),
     "clinician X on an unknown id": Actor("unknown", lambda w: w.as_clinician_x()),
     "clinician Y": Actor("a", lambda w: w.as_clinician_y()),
-    "clinician X revoked token": Actor("a", revoked_token_of_clinician_x),
-    "clinician X expired token": Actor("a", expired_token_of_clinician_x),
+    "clinician X revoked token": Actor("a", revoked_token),
+    "clinician X expired token": Actor("a", expired_token),
     "clinician X cookie without CSRF": Actor("a", lambda w: w.browser(w.clinician_x, csrf=False)),
     "clinician X bearer token": Actor(
         "a", lambda w: TokenClient(w.app, new_token(w, w.clinician_x)["token"])

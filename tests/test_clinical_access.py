@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import select
 
 from server.models import (
-    ApiToken,
     BaselineChoice,
     Clinic,
     Entry,
@@ -23,7 +22,16 @@ from server.models import (
     Patient,
     TreatmentSession,
 )
-from tests.conftest import Browser, TokenClient, database, entry_body
+from tests.conftest import (
+    Actor,
+    Browser,
+    TokenClient,
+    database,
+    entry_body,
+    expired_token,
+    new_token,
+    revoked_token,
+)
 
 OK = "ok"
 ENTRY_NOTE = "clinical matrix entry note"
@@ -147,35 +155,6 @@ AIMED = [name for name, endpoint in ENDPOINTS.items() if "{" in endpoint.path]
 
 
 # ---------------------------------------------------------------- the actors (rows)
-
-
-def new_token(world, user) -> dict:
-    response = world.browser(user).post(
-        "/api/v1/auth/tokens", json={"name": "clinical matrix", "expires_in_days": 30}
-    )
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def revoked_token(world):
-    browser = world.as_clinician_x()
-    created = browser.post("/api/v1/auth/tokens", json={"name": "old", "expires_in_days": 30})
-    assert browser.delete(f"/api/v1/auth/tokens/{created.json['id']}").status_code == 204
-    return TokenClient(world.app, created.json["token"])
-
-
-def expired_token(world):
-    created = new_token(world, world.clinician_x)
-    with database(world.app) as session:
-        session.get(ApiToken, created["id"]).expires_at = datetime.now(UTC) - timedelta(minutes=1)
-        session.commit()
-    return TokenClient(world.app, created["token"])
-
-
-@dataclass(frozen=True)
-class Actor:
-    target: str  # "a", "b" or "unknown"
-    connect: object  # world -> client
 
 
 ACTORS = {
