@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import click
-
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine

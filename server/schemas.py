@@ -119,6 +119,10 @@ class ErrorSchema(Schema):
     errors = fields.Dict()
 
 
+class NoBody(StrictSchema):
+    """For actions that take no body: none is needed, and any field sent is a 422."""
+
+
 class ListQuery(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))

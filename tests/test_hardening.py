@@ -215,3 +215,21 @@ def test_the_browser_client_helper_sends_csrf(app, world):
     bare.login("alice@example.org")
     answer = bare.post(f"/api/v1/patients/me/entries/{entry['id']}/void", json={"reason": "x"})
     assert answer.status_code == 403
+
+
+def test_actions_without_a_body_refuse_a_stray_field(app, world):
+    clinician = world.as_clinician_x()
+    new = clinician.post("/api/v1/patients", json={"display_name": "Not Yet"}).json
+    cases = [
+        (clinician, "post", f"/api/v1/patients/{new['patient']['id']}/enrollment"),
+        (world.as_admin_x(), "post", f"/api/v1/clinicians/{world.clinician_x.id}/deactivate"),
+        (clinician, "delete", f"/api/v1/patients/{world.patient_a.id}/baseline/phq9"),
+        (clinician, "post", "/api/v1/auth/logout"),
+    ]
+    for client, method, path in cases:
+        answer = getattr(client, method)(path, json={"bogus": 1})
+        assert answer.status_code == 422, (path, answer.status_code)
+        assert "bogus" in answer.json["errors"]["json"]
+    # Nothing happened: the clinician is still active and still signed in.
+    assert world.as_clinician_x().get("/api/v1/auth/me").status_code == 200
+    assert clinician.get("/api/v1/auth/me").status_code == 200

@@ -9,7 +9,7 @@ from ..auth import hash_password
 from ..extensions import db
 from ..models import AuditEvent, User
 from ..pagination import page
-from ..schemas import AuditOut, AuditQuery, ClinicianIn, ClinicianOut, ListQuery, envelope
+from ..schemas import AuditOut, AuditQuery, ClinicianIn, ClinicianOut, ListQuery, NoBody, envelope
 from . import documented_errors
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Clinic administration")
@@ -82,9 +82,10 @@ def _clinician_of_my_clinic(admin, clinician_id: str) -> User:
 
 
 @blp.route("/clinicians/<string:clinician_id>/deactivate", methods=["POST"])
+@blp.arguments(NoBody, required=False)
 @blp.response(200, ClinicianOut)
 @documented_errors(blp, 401, 403, 404, 409)
-def deactivate(clinician_id):
+def deactivate(_body, clinician_id):
     """Deactivate a clinician: they can no longer sign in, and their tokens stop working"""
     admin = access.clinic_admin()
     clinician = _clinician_of_my_clinic(admin, clinician_id)
@@ -97,9 +98,10 @@ def deactivate(clinician_id):
 
 
 @blp.route("/clinicians/<string:clinician_id>/activate", methods=["POST"])
+@blp.arguments(NoBody, required=False)
 @blp.response(200, ClinicianOut)
 @documented_errors(blp, 401, 403, 404)
-def activate(clinician_id):
+def activate(_body, clinician_id):
     """Let a deactivated clinician sign in again"""
     admin = access.clinic_admin()
     clinician = _clinician_of_my_clinic(admin, clinician_id)

@@ -23,6 +23,7 @@ from ..schemas import (
     ListQuery,
     LoginIn,
     NewTokenOut,
+    NoBody,
     SignedInOut,
     TokenIn,
     TokenOut,
@@ -122,9 +123,10 @@ def login(body):
 
 
 @blp.route("/logout", methods=["POST"])
+@blp.arguments(NoBody, required=False)
 @blp.response(204)
 @documented_errors(blp, 403)
-def logout():
+def logout(_body):
     """Sign out (ends the session)"""
     if current_user.is_authenticated and not signed_in_via_token():
         audit.record("auth.logout")
@@ -198,9 +200,10 @@ class Tokens(MethodView):
 
 @blp.route("/tokens/<string:token_id>")
 class TokenDetail(MethodView):
+    @blp.arguments(NoBody, required=False)
     @blp.response(204)
     @documented_errors(blp, 401, 403, 404)
-    def delete(self, token_id):
+    def delete(self, _body, token_id):
         """Revoke one of my tokens"""
         user = access.clinician()
         token = db.session.get(ApiToken, token_id) if len(token_id) <= 36 else None

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..instruments import INSTRUMENTS
 from ..models import BaselineChoice, Clinic, Entry, Flag, TreatmentSession, utcnow
 from ..panel import refresh_snapshots, remission_max_for
-from ..schemas import BaselineIn, BaselineOut, SummaryOut, SummaryQuery
+from ..schemas import BaselineIn, BaselineOut, NoBody, SummaryOut, SummaryQuery
 from . import documented_errors
 from .flags import flag_out
 
@@ -117,9 +117,10 @@ class Baseline(MethodView):
         db.session.commit()
         return {"instrument": instrument.id, "entry_id": entry.id, "rule": outcomes.EXPLICIT}
 
+    @blp.arguments(NoBody, required=False)
     @blp.response(204)
     @documented_errors(blp, 401, 403, 404)
-    def delete(self, pid, instrument_id):
+    def delete(self, _body, pid, instrument_id):
         """Return to the default baseline rules"""
         patient = access.patient_for_clinician(pid)
         instrument = _instrument(instrument_id)

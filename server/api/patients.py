@@ -16,6 +16,7 @@ from ..pagination import offset_cursor, offset_from_cursor
 from ..schemas import (
     EnrollmentOut,
     NewPatientOut,
+    NoBody,
     PanelQuery,
     PanelRowOut,
     PatientDetailOut,
@@ -238,9 +239,10 @@ class PatientDetail(MethodView):
 
 
 @blp.route("/<string:pid>/enrollment", methods=["POST"])
+@blp.arguments(NoBody, required=False)
 @blp.response(201, EnrollmentOut)
 @documented_errors(blp, 401, 403, 404, 409)
-def reissue_enrollment(pid):
+def reissue_enrollment(_body, pid):
     """Issue a new enrollment code (the previous one stops working)"""
     patient = access.patient_for_clinician(pid)
     if patient.account is not None:
