@@ -82,10 +82,14 @@ def test_the_next_person_never_sees_or_sends_a_queued_check_in_of_someone_else(
         answer(page, number, "Several days" if number < 9 else "Not at all")
     page.get_by_role("button", name="Finish").click()
     expect(page.get_by_text("Saved on this phone")).to_be_visible()
+    # Alice's session ends without a sign-out, before the phone is back online (so that no
+    # send of hers can renew the session cookie in between).
+    context.clear_cookies()
     context.set_offline(False)
-    context.clear_cookies()  # Alice's session ends without a sign-out
-    page.goto("/")
+    # The send is refused (401): the app asks to sign in again and keeps the check-in.
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Your session has ended")).to_be_visible()
+    assert entries_of(world, world.patient_a) == []
 
     sign_in(page, BOB, "Bob B")
     expect(page.get_by_role("heading", name="Waiting to be sent")).to_have_count(0)
