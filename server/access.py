@@ -61,11 +61,6 @@ def patient_for_clinician(pid: str) -> Patient:
     return patient(pid)
 
 
-def is_clinician_reading() -> bool:
-    """Whether a read now is a clinician's (those are audited)."""
-    return current_user.is_authenticated and current_user.is_clinician
-
-
 def may_transcribe_paper_forms() -> bool:
     """Only a clinician may submit a paper PHQ-9 with missing items (scales.md)."""
     return current_user.is_authenticated and current_user.is_clinician

@@ -111,10 +111,6 @@ def _whole(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-def local_date(moment: datetime, timezone: str) -> date:
-    return moment.astimezone(ZoneInfo(timezone)).date()
-
-
 def daily_series(entries, timezone: str) -> list[dict]:
     """One point per local day: the mean of that day's totals and their count."""
     return _series(entries, timezone, lambda day: day, "date")
