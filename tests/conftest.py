@@ -313,3 +313,15 @@ def expired_token(world: World) -> TokenClient:
         session.get(ApiToken, created["id"]).expires_at = datetime.now(UTC) - timedelta(minutes=1)
         session.commit()
     return TokenClient(world.app, created["token"])
+
+
+def assert_bare_refusal(response, status: int, secrets) -> None:
+    """A refusal is the bare error shape, and none of `secrets` appears in it."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.json
+    assert set(body) >= {"code", "status"}
+    assert set(body) <= {"code", "status", "message", "errors"}
+    assert body["code"] == status
+    text = response.get_data(as_text=True)
+    for secret in secrets:
+        assert secret not in text

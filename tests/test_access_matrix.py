@@ -18,6 +18,7 @@ from tests.conftest import (
     Actor,
     Browser,
     TokenClient,
+    assert_bare_refusal,
     database,
     entry_body,
     expired_token,
@@ -174,15 +175,7 @@ def clinical_state(app) -> dict:
 
 
 def assert_reveals_nothing(response, status: int) -> None:
-    """A refusal is the bare error shape: no names, no answers, no notes."""
-    assert response.status_code == status
-    body = response.json
-    assert set(body) >= {"code", "status"}
-    assert set(body) <= {"code", "status", "message", "errors"}
-    assert body["code"] == status
-    text = response.get_data(as_text=True)
-    for secret in (*NAMES, SECRET_NOTE, "answers", "display_name"):
-        assert secret not in text
+    assert_bare_refusal(response, status, (*NAMES, SECRET_NOTE, "answers", "display_name"))
 
 
 # ---------------------------------------------------------------- the matrix

@@ -94,3 +94,13 @@ def axe_violations(page) -> list[dict]:
         },
     )
     return results.response["violations"]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    """axe's findings, one rule and its offending elements per block, for a failure message."""
+    lines = []
+    for violation in violations:
+        lines.append(f"  {violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"]:
+            lines.append(f"    {node['target']} {node['html'][:160]}")
+    return "\n".join(lines)

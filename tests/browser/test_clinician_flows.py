@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import OUTPUT, axe_violations, screenshot
+from tests.browser.conftest import OUTPUT, axe_violations, describe_violations, screenshot
 from tests.conftest import PASSWORD, Browser, TokenClient, entry_body
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -147,15 +147,6 @@ def region(page: Page, name: str) -> Locator:
 
 def entry_row(page: Page, text: str) -> Locator:
     return region(page, "Entries").locator("tbody tr").filter(has_text=text)
-
-
-def describe(violations: list[dict]) -> str:
-    lines = []
-    for violation in violations:
-        lines.append(f"  {violation['id']} ({violation['impact']}): {violation['help']}")
-        for node in violation["nodes"]:
-            lines.append(f"    {node['target']} {node['html'][:160]}")
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the main flow
@@ -616,7 +607,9 @@ def test_axe_finds_no_violations_on_any_clinician_screen(desk, world, scheme):
     through_every_clinician_screen(desk, world, check)
 
     assert len(visited) == 7
-    report = "\n".join(f"{name}:\n{describe(violations)}" for name, violations in found.items())
+    report = "\n".join(
+        f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
+    )
     assert not found, f"axe violations ({scheme}):\n{report}"
 
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from server.web import PWA_DIR
-from tests.browser.conftest import PHONE, axe_violations, screenshot
+from tests.browser.conftest import PHONE, axe_violations, describe_violations, screenshot
 from tests.conftest import PASSWORD, Browser
 
 ALICE = "alice@example.org"
@@ -146,15 +146,6 @@ def small_targets(page: Page) -> tuple[int, list[str]]:
             html = target.evaluate("el => el.outerHTML.slice(0, 120)")
             too_small.append(f"{box['width']:.0f}×{box['height']:.0f} {html}")
     return measured, too_small
-
-
-def describe(violations: list[dict]) -> str:
-    lines = []
-    for violation in violations:
-        lines.append(f"  {violation['id']} ({violation['impact']}): {violation['help']}")
-        for node in violation["nodes"]:
-            lines.append(f"    {node['target']} {node['html'][:160]}")
-    return "\n".join(lines)
 
 
 def through_every_screen(page: Page, world, visit) -> None:
@@ -341,7 +332,9 @@ def test_axe_finds_no_violations_on_any_screen(page, world, scheme):
     through_every_screen(page, world, check)
 
     assert page.evaluate(f"matchMedia('(prefers-color-scheme: {scheme})').matches")
-    report = "\n".join(f"{name}:\n{describe(violations)}" for name, violations in found.items())
+    report = "\n".join(
+        f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
+    )
     assert not found, f"axe violations ({scheme}):\n{report}"
 
 
