@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server import create_app  # noqa: E402
-from server.extensions import db  # noqa: E402
-from server.models import Entry, Patient  # noqa: E402
-from server.synthetic import SYNTHETIC_PASSWORD, build_clinic, clinician_of  # noqa: E402
+from server.data.extensions import db  # noqa: E402
+from server.data.models import Entry, Patient  # noqa: E402
+from server.services.synthetic import SYNTHETIC_PASSWORD, build_clinic, clinician_of  # noqa: E402
 
 TARGETS_MS = {"panel": 150.0, "summary": 20.0}  # medians, from the issue
 

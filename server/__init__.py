@@ -10,10 +10,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, errors, web
-from .api import register_blueprints
+from . import cli, web
+from .api import errors, register_blueprints
 from .config import DEVELOPMENT_SECRET_KEY, Config, from_environment
-from .extensions import compress, csrf, db, limiter, login_manager, migrate
+from .data.extensions import compress, csrf, db, limiter, login_manager, migrate
+from .web import auth
 
 
 class ConfigurationError(RuntimeError):

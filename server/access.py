@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import abort
 
-from .extensions import db
-from .models import Patient, User
+from .data.extensions import db
+from .data.models import Patient, User
 
 
 def signed_in_user() -> User:

@@ -9,10 +9,10 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import inspect
 
-from .auth import hash_password
-from .extensions import db
-from .models import Clinic, User
-from .schemas import TIMEZONES
+from .api.schemas import TIMEZONES
+from .data.extensions import db
+from .data.models import Clinic, User
+from .services.accounts import hash_password
 
 MIN_PASSWORD = 10
 
@@ -84,7 +84,7 @@ def first_run_hint():
 @with_appcontext
 def synthetic_clinic(name, patients, years, seed):
     """Create an invented clinic with realistic trajectories (benchmarks and demos only)."""
-    from .synthetic import SYNTHETIC_PASSWORD, build_clinic, clinician_of
+    from .services.synthetic import SYNTHETIC_PASSWORD, build_clinic, clinician_of
 
     if db.session.scalar(db.select(Clinic.id).where(Clinic.name == name)):
         raise click.ClickException(f"A clinic named {name!r} already exists.")

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import text
 
 from server import create_app
-from server.auth import hash_password
-from server.extensions import db, limiter
-from server.models import Clinic, Patient, User
+from server.data.extensions import db, limiter
+from server.data.models import Clinic, Patient, User
+from server.services.accounts import hash_password
 
 PASSWORD = "a long enough password"
 
@@ -306,7 +306,7 @@ def revoked_token(world: World) -> TokenClient:
 
 def expired_token(world: World) -> TokenClient:
     """Clinician X's client with a token that expired a minute ago."""
-    from server.models import ApiToken
+    from server.data.models import ApiToken
 
     created = new_token(world, world.clinician_x)
     with database(world.app) as session:

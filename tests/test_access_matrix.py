@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from server.models import EnrollmentCode, Entry, Patient
+from server.data.models import EnrollmentCode, Entry, Patient
 from tests.conftest import (
     Actor,
     Browser,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from server.crisis import DEFAULT_CRISIS_TEXT
-from server.models import AuditEvent, User
+from server.data.models import AuditEvent, User
+from server.domain.crisis import DEFAULT_CRISIS_TEXT
 from tests.conftest import PASSWORD, Browser, TokenClient, database, make_patient
 
 AUDIT = "/api/v1/audit"

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from server.models import AuditEvent
+from server.data.models import AuditEvent
 from tests.conftest import PASSWORD, Browser, TokenClient, database, entry_body
 
 

@@ -1,7 +1,7 @@
 """`flask create-clinician`: the first clinic and admin on a new install."""
 
-from server.extensions import db
-from server.models import Clinic, User
+from server.data.extensions import db
+from server.data.models import Clinic, User
 from tests.conftest import Browser, database
 
 

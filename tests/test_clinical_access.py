@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from server.models import (
+from server.data.models import (
     BaselineChoice,
     Clinic,
     Entry,

@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from server import ConfigurationError, create_app
 from server.config import DEVELOPMENT_SECRET_KEY, database_url
-from server.extensions import db
+from server.data.extensions import db
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from server.models import EnrollmentCode
+from server.data.models import EnrollmentCode
 from tests.conftest import Browser, database
 
 PATIENTS = "/api/v1/patients"

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from server.models import Entry, Flag
+from server.data.models import Entry, Flag
 from tests.conftest import database, entry_body
 
 TAKEN_AT = "2026-11-20T09:15:00+01:00"

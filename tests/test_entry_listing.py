@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from server.models import Entry
+from server.data.models import Entry
 from tests.conftest import database, entry_body
 
 UTC_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

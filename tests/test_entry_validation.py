@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from server.models import Entry, Flag, TreatmentSession
+from server.data.models import Entry, Flag, TreatmentSession
 from tests.conftest import database, entry_body
 
 MINE = "/api/v1/patients/me/entries"

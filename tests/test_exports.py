@@ -14,7 +14,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlalchemy import select
 
-from server.models import AuditEvent
+from server.data.models import AuditEvent
 from tests.conftest import Browser, database, entry_body, make_clinic, make_clinician, make_patient
 
 FORMATS = ["json", "fhir", "csv"]

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from server.models import AuditEvent, Flag
+from server.data.models import AuditEvent, Flag
 from tests.conftest import database, entry_body, make_patient
 
 UTC_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

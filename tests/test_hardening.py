@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from server.models import AuditEvent, Flag
+from server.data.models import AuditEvent, Flag
 from tests.conftest import Browser, database, entry_body
 
 ITEM_9_POSITIVE = [2, 2, 1, 1, 2, 1, 1, 1, 2]

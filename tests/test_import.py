@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import AuditEvent
+from server.data.extensions import db
+from server.data.models import AuditEvent
 from tests.conftest import (
     Browser,
     TokenClient,

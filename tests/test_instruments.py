@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.instruments import GAD7, INSTRUMENTS, MADRS, PHQ9, ScoringError, score
+from server.domain.instruments import GAD7, INSTRUMENTS, MADRS, PHQ9, ScoringError, score
 
 # ---------------------------------------------------------------- expected data (scales.md)
 

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from server import create_app
-from server.extensions import db
+from server.data.extensions import db
 from tests.conftest import TEST_CONFIG
 
 

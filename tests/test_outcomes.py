@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.instruments import GAD7, MADRS, PHQ9
-from server.outcomes import (
+from server.domain.instruments import GAD7, MADRS, PHQ9
+from server.domain.outcomes import (
     choose_baseline,
     compare,
     daily_series,

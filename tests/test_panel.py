@@ -11,10 +11,10 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import event, select
 
-from server.extensions import db
-from server.instruments import INSTRUMENTS, score
-from server.models import AuditEvent, Entry, Flag, Patient, TreatmentSession, User
-from server.panel import refresh_snapshots
+from server.data.extensions import db
+from server.data.models import AuditEvent, Entry, Flag, Patient, TreatmentSession, User
+from server.domain.instruments import INSTRUMENTS, score
+from server.services.panel import refresh_snapshots
 from tests.conftest import Browser, database, entry_body, make_patient
 
 PANEL = "/api/v1/patients"

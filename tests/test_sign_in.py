@@ -2,9 +2,9 @@
 
 import pytest
 
-from server.crisis import DEFAULT_CRISIS_TEXT
-from server.extensions import db
-from server.models import Patient, User
+from server.data.extensions import db
+from server.data.models import Patient, User
+from server.domain.crisis import DEFAULT_CRISIS_TEXT
 from tests.conftest import PASSWORD, Browser, database
 
 LOGIN = "/api/v1/auth/login"

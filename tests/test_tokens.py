@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from server.models import ApiToken, Entry, User
+from server.data.models import ApiToken, Entry, User
 from tests.conftest import Browser, TokenClient, database, entry_body
 
 TOKENS = "/api/v1/auth/tokens"

@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 from flask import Flask
 
-from ..extensions import api
+from ..data.extensions import api
 
 
 def documented_errors(blp, *codes: int):

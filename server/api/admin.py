@@ -4,13 +4,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from .. import access, audit
-from ..auth import hash_password
-from ..extensions import db
-from ..models import AuditEvent, User
-from ..pagination import page
-from ..schemas import AuditOut, AuditQuery, ClinicianIn, ClinicianOut, ListQuery, NoBody, envelope
+from .. import access
+from ..data.extensions import db
+from ..data.models import AuditEvent, User
+from ..services import audit
+from ..services.accounts import hash_password
+from ..services.pagination import page
 from . import documented_errors
+from .schemas import AuditOut, AuditQuery, ClinicianIn, ClinicianOut, ListQuery, NoBody, envelope
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Clinic administration")
 

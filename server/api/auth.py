@@ -12,13 +12,16 @@ from flask_wtf.csrf import generate_csrf
 from limits import parse
 from werkzeug.exceptions import HTTPException
 
-from .. import access, audit, enrollment
-from ..auth import new_token_secret, sha256, signed_in_via_token, verify_password
-from ..crisis import crisis_text_of
-from ..extensions import db, limiter
-from ..models import ApiToken, User, utcnow
-from ..pagination import page
-from ..schemas import (
+from .. import access
+from ..data.extensions import db, limiter
+from ..data.models import ApiToken, User, utcnow
+from ..domain.crisis import crisis_text_of
+from ..services import audit, enrollment
+from ..services.accounts import new_token_secret, sha256, verify_password
+from ..services.pagination import page
+from ..web.auth import signed_in_via_token
+from . import documented_errors
+from .schemas import (
     EnrollIn,
     ListQuery,
     LoginIn,
@@ -29,7 +32,6 @@ from ..schemas import (
     TokenOut,
     envelope,
 )
-from . import documented_errors
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 

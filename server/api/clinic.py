@@ -4,12 +4,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from .. import access, audit
-from ..extensions import db
-from ..models import Clinic, Patient
-from ..panel import refresh_snapshots
-from ..schemas import ClinicOut, ClinicPatch
+from .. import access
+from ..data.extensions import db
+from ..data.models import Clinic, Patient
+from ..services import audit
+from ..services.panel import refresh_snapshots
 from . import documented_errors
+from .schemas import ClinicOut, ClinicPatch
 
 blp = Blueprint("clinic", __name__, url_prefix="/api/v1/clinic", description="Clinic settings")
 

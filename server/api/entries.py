@@ -3,12 +3,13 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from .. import access, audit, entries
-from ..extensions import db
-from ..models import Entry
-from ..pagination import page
-from ..schemas import EntryIn, EntryOut, EntryQuery, VoidIn, envelope
+from .. import access
+from ..data.extensions import db
+from ..data.models import Entry
+from ..services import audit, entries
+from ..services.pagination import page
 from . import documented_errors
+from .schemas import EntryIn, EntryOut, EntryQuery, VoidIn, envelope
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1/patients", description="Entries")
 

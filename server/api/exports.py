@@ -8,11 +8,14 @@ from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from .. import access, audit, export, fhir, importer
-from ..extensions import db
-from ..models import Clinic, Patient
-from ..schemas import ImportCounts, StrictSchema
+from .. import access
+from ..data.extensions import db
+from ..data.models import Clinic, Patient
+from ..domain import fhir
+from ..services import audit, importer
+from ..services import exports as export
 from . import documented_errors
+from .schemas import ImportCounts, StrictSchema
 
 blp = Blueprint("exports", __name__, url_prefix="/api/v1", description="Export and import")
 

@@ -4,13 +4,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select, update
 
-from .. import access, audit
-from ..extensions import db
-from ..models import Flag, Patient, User, utcnow
-from ..pagination import page
-from ..schemas import FlagOut, FlagQuery, ResolveIn, envelope
+from .. import access
+from ..data.extensions import db
+from ..data.models import Flag, Patient, User, utcnow
+from ..services import audit
+from ..services.pagination import page
 from . import documented_errors
 from .patients import patient_out
+from .schemas import FlagOut, FlagQuery, ResolveIn, envelope
 
 blp = Blueprint("flags", __name__, url_prefix="/api/v1/flags", description="Safety flags")
 

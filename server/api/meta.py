@@ -5,10 +5,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import text
 
-from ..extensions import db
-from ..instruments import INSTRUMENTS
-from ..schemas import HealthOut, InstrumentOut, envelope
+from ..data.extensions import db
+from ..domain.instruments import INSTRUMENTS
 from . import documented_errors
+from .schemas import HealthOut, InstrumentOut, envelope
 
 blp = Blueprint("meta", __name__, url_prefix="/api/v1", description="Health and instruments")
 probes = FlaskBlueprint("probes", __name__)

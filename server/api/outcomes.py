@@ -4,14 +4,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import delete, select
 
-from .. import access, audit, outcomes
-from ..extensions import db
-from ..instruments import INSTRUMENTS
-from ..models import BaselineChoice, Clinic, Entry, Flag, TreatmentSession, utcnow
-from ..panel import refresh_snapshots, remission_max_for
-from ..schemas import BaselineIn, BaselineOut, NoBody, SummaryOut, SummaryQuery
+from .. import access
+from ..data.extensions import db
+from ..data.models import BaselineChoice, Clinic, Entry, Flag, TreatmentSession, utcnow
+from ..domain import outcomes
+from ..domain.instruments import INSTRUMENTS
+from ..services import audit
+from ..services.panel import refresh_snapshots, remission_max_for
 from . import documented_errors
 from .flags import flag_out
+from .schemas import BaselineIn, BaselineOut, NoBody, SummaryOut, SummaryQuery
 
 blp = Blueprint("outcomes", __name__, url_prefix="/api/v1/patients", description="Outcomes")
 

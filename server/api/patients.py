@@ -8,12 +8,16 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from .. import access, audit, enrollment, outcomes, panel, schedule
-from ..extensions import db
-from ..instruments import INSTRUMENTS
-from ..models import Entry, Patient, TreatmentSession
-from ..pagination import offset_cursor, offset_from_cursor
-from ..schemas import (
+from .. import access
+from ..data.extensions import db
+from ..data.models import Entry, Patient, TreatmentSession
+from ..domain import outcomes, schedule
+from ..domain.instruments import INSTRUMENTS
+from ..domain.times import utc
+from ..services import audit, enrollment, panel
+from ..services.pagination import offset_cursor, offset_from_cursor
+from . import documented_errors
+from .schemas import (
     EnrollmentOut,
     NewPatientOut,
     NoBody,
@@ -25,9 +29,7 @@ from ..schemas import (
     PatientPatch,
     ScheduleSchema,
     envelope,
-    utc,
 )
-from . import documented_errors
 
 blp = Blueprint("patients", __name__, url_prefix="/api/v1/patients", description="Patients")
 

@@ -3,12 +3,13 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from .. import access, audit, sessions
-from ..extensions import db
-from ..models import TreatmentSession
-from ..pagination import page
-from ..schemas import ListQuery, SessionIn, SessionOut, SessionPatch, envelope
+from .. import access
+from ..data.extensions import db
+from ..data.models import TreatmentSession
+from ..services import audit, sessions
+from ..services.pagination import page
 from . import documented_errors
+from .schemas import ListQuery, SessionIn, SessionOut, SessionPatch, envelope
 
 blp = Blueprint(
     "sessions", __name__, url_prefix="/api/v1/patients", description="Treatment sessions"

@@ -3,10 +3,10 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from server.extensions import db
-from server.instruments import PHQ9, score
-from server.models import Entry
-from server.panel import refresh_snapshots
+from server.data.extensions import db
+from server.data.models import Entry
+from server.domain.instruments import PHQ9, score
+from server.services.panel import refresh_snapshots
 from tests.browser.conftest import OUTPUT
 from tests.conftest import PASSWORD, database
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import g, request
 from flask_login import current_user
 
-from .extensions import db
-from .models import AuditEvent, Patient, User
+from ..data.extensions import db
+from ..data.models import AuditEvent, Patient, User
 
 
 def record(

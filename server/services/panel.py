@@ -14,10 +14,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from . import outcomes, schedule
-from .extensions import db
-from .instruments import INSTRUMENTS
-from .models import (
+from ..data.extensions import db
+from ..data.models import (
     BaselineChoice,
     Clinic,
     Entry,
@@ -27,6 +25,8 @@ from .models import (
     TreatmentSession,
     User,
 )
+from ..domain import outcomes, schedule
+from ..domain.instruments import INSTRUMENTS
 
 PANEL_INSTRUMENTS = tuple(INSTRUMENTS)
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import PathConverter
 
-PWA_DIR = (Path(__file__).resolve().parent.parent / "pwa").resolve()
+PWA_DIR = (Path(__file__).resolve().parents[2] / "pwa").resolve()
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 IMPORT_PATH = "/api/v1/import"
 

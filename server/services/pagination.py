@@ -11,7 +11,7 @@ from flask_smorest import abort
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from .extensions import db
+from ..data.extensions import db
 
 
 def _encode(values: list) -> str:

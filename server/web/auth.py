@@ -2,60 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import UTC, datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_login import current_user
 from flask_smorest import abort
 
-from .extensions import csrf, db, login_manager
-from .models import ApiToken, User, utcnow
-from .web import UNSAFE_METHODS
+from ..data.extensions import csrf, db, login_manager
+from ..data.models import ApiToken, User, utcnow
+from ..services.accounts import sha256
+from . import UNSAFE_METHODS
 
-TOKEN_PREFIX = "tmk_"
 # CSRF is not asked of requests that create a session rather than use one.
 CSRF_EXEMPT_ENDPOINTS = {"auth.login", "auth.enroll"}
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _hasher() -> PasswordHasher:
-    config = current_app.config
-    return PasswordHasher(
-        time_cost=config["ARGON2_TIME_COST"],
-        memory_cost=config["ARGON2_MEMORY_COST"],
-        parallelism=config["ARGON2_PARALLELISM"],
-    )
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of the password."""
-    return _hasher().hash(password)
-
-
-def verify_password(user: User | None, password: str) -> bool:
-    """Check a password; with no user, hash anyway so that timing does not reveal the account."""
-    hasher = _hasher()
-    if user is None:
-        hasher.hash(password)
-        return False
-    try:
-        hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
-    return True
-
-
-def new_token_secret() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 @login_manager.user_loader

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from .auth import hash_password
-from .extensions import db
-from .instruments import GAD7, PHQ9, Instrument, score
-from .models import Clinic, Entry, Flag, Patient, TreatmentSession, User
+from ..data.extensions import db
+from ..data.models import Clinic, Entry, Flag, Patient, TreatmentSession, User
+from ..domain.instruments import GAD7, PHQ9, Instrument, score
+from .accounts import hash_password
 from .panel import refresh_snapshots
 
 INDUCTION_DAYS = (0, 3, 7, 10, 14, 17)  # six sessions over three weeks

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import audit, outcomes
-from .extensions import db
-from .models import Entry, Patient, TreatmentSession, User, utcnow
+from ..data.extensions import db
+from ..data.models import Entry, Patient, TreatmentSession, User, utcnow
+from ..domain import outcomes
+from . import audit
 from .panel import refresh_snapshots
 
 

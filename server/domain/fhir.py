@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 from .instruments import INSTRUMENTS, Instrument
-from .schemas import utc
+from .times import utc
 
 LOINC = "http://loinc.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"

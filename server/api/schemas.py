@@ -8,9 +8,9 @@ from zoneinfo import available_timezones
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from . import access
-from .crisis import crisis_text_of
-from .instruments import INSTRUMENTS, ScoringError, score
+from .. import access
+from ..domain.crisis import crisis_text_of
+from ..domain.instruments import INSTRUMENTS, ScoringError, score
 
 CONTEXTS = ("baseline", "pre_session", "post_session", "routine")
 TREATMENTS = ("ketamine_iv", "ketamine_im", "esketamine_nasal", "other")
@@ -424,11 +424,6 @@ class VoidIn(StrictSchema):
 
 class HealthOut(Schema):
     status = fields.String(required=True)
-
-
-def utc(value: datetime) -> str:
-    """Format a datetime the way every answer does: UTC, seconds, Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------- treatment sessions

@@ -10,12 +10,13 @@ from flask_smorest import abort
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, outcomes
-from .extensions import db
-from .instruments import INSTRUMENTS, Score, score
-from .models import Entry, Flag, Patient, TreatmentSession, User, utcnow
+from ..data.extensions import db
+from ..data.models import Entry, Flag, Patient, TreatmentSession, User, utcnow
+from ..domain import outcomes
+from ..domain.instruments import INSTRUMENTS, Score, score
+from ..domain.times import utc
+from . import audit
 from .panel import refresh_snapshots
-from .schemas import utc
 
 
 def request_hash(patient: Patient, body: dict) -> str:

@@ -11,10 +11,10 @@ from flask import current_app, request
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from ..data.extensions import db
+from ..data.models import EnrollmentCode, Patient, User, utcnow
 from . import audit
-from .auth import hash_password, sha256
-from .extensions import db
-from .models import EnrollmentCode, Patient, User, utcnow
+from .accounts import hash_password, sha256
 
 # No 0/O, 1/I/L or U: codes are read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"

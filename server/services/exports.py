@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from .extensions import db
-from .instruments import INSTRUMENTS
-from .models import BaselineChoice, Clinic, Entry, Flag, Patient, TreatmentSession
-from .schedule import effective
-from .schemas import EntryOut, InstrumentOut, SessionOut, UTCTime
+from ..api.schemas import EntryOut, InstrumentOut, SessionOut, UTCTime
+from ..data.extensions import db
+from ..data.models import BaselineChoice, Clinic, Entry, Flag, Patient, TreatmentSession
+from ..domain.instruments import INSTRUMENTS
+from ..domain.schedule import effective
 
 FORMAT = "tidemark.export"
 VERSION = 1

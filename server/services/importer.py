@@ -13,13 +13,7 @@ from types import SimpleNamespace
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from . import audit, export, outcomes
-from .entries import request_hash
-from .extensions import db
-from .instruments import INSTRUMENTS, ScoringError, score
-from .models import BaselineChoice, Entry, Flag, Patient, TreatmentSession, User, utcnow
-from .panel import refresh_snapshots
-from .schemas import (
+from ..api.schemas import (
     CONTEXTS,
     TREATMENTS,
     Id,
@@ -31,6 +25,14 @@ from .schemas import (
     Timezone,
     UTCTime,
 )
+from ..data.extensions import db
+from ..data.models import BaselineChoice, Entry, Flag, Patient, TreatmentSession, User, utcnow
+from ..domain import outcomes
+from ..domain.instruments import INSTRUMENTS, ScoringError, score
+from . import audit
+from . import exports as export
+from .entries import request_hash
+from .panel import refresh_snapshots
 
 
 class ImportRefused(Exception):

@@ -1,0 +1,1 @@
+"""The database: extensions (unbound), typed models, and the snapshot kept in step."""

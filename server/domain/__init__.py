@@ -1,0 +1,1 @@
+"""Pure clinical rules: no Flask, no database. Scales as data, outcome rules, schedule."""

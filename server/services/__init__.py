@@ -1,0 +1,1 @@
+"""One module per resource: each owns its transaction and raises domain errors."""
