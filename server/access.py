@@ -1,43 +1,47 @@
 """The one place that decides who may see and change which patient's data.
 
-A patient sees only themself; a clinician sees only their clinic. Anything else answers 404,
-so that another clinic's or another patient's ids are indistinguishable from unknown ones.
+A patient sees only themself; a clinician sees only their clinic. Anything else is "not
+found", so that another clinic's or another patient's ids are indistinguishable from unknown
+ones. Every "this id, in my clinic, or 404" lookup lives here.
 """
 
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import abort
 
 from .data.extensions import db
-from .data.models import Patient, User
+from .data.models import ApiToken, Entry, Flag, Patient, TreatmentSession, User
+from .domain.errors import Forbidden, NotFound, NotSignedIn
+
+# Every id we hand out is a UUID; anything longer is unknown without asking the database.
+_ID_LENGTH = 36
 
 
 def signed_in_user() -> User:
-    """The signed-in user, or a 401."""
+    """The signed-in user, or NotSignedIn."""
     if not current_user.is_authenticated:
-        abort(401, message="Sign in first (or the token is expired or revoked).")
+        raise NotSignedIn("Sign in first (or the token is expired or revoked).")
     return current_user._get_current_object()
 
 
 def clinician() -> User:
-    """The signed-in clinician, or 401/403."""
+    """The signed-in clinician, or NotSignedIn/Forbidden."""
     user = signed_in_user()
     if not user.is_clinician:
-        abort(403, message="Only clinicians may do this.")
+        raise Forbidden("Only clinicians may do this.")
     return user
 
 
 def clinic_admin() -> User:
-    """The signed-in clinic admin, or 401/403."""
+    """The signed-in clinic admin, or NotSignedIn/Forbidden."""
     user = clinician()
     if not user.is_admin:
-        abort(403, message="Only clinic admins may do this.")
+        raise Forbidden("Only clinic admins may do this.")
     return user
 
 
-def _not_found():
-    abort(404, message="No such patient.")
+def _get(model, identifier: str):
+    return db.session.get(model, identifier) if len(identifier) <= _ID_LENGTH else None
 
 
 def patient(pid: str) -> Patient:
@@ -45,20 +49,61 @@ def patient(pid: str) -> Patient:
     user = signed_in_user()
     if user.is_patient:
         if pid not in ("me", user.patient_id):
-            _not_found()
+            raise NotFound("No such patient.")
         return db.session.get(Patient, user.patient_id)
-    if pid == "me":
-        _not_found()
-    found = db.session.get(Patient, pid) if len(pid) <= 36 else None
+    found = None if pid == "me" else _get(Patient, pid)
     if found is None or found.clinic_id != user.clinic_id:
-        _not_found()
+        raise NotFound("No such patient.")
     return found
 
 
 def patient_for_clinician(pid: str) -> Patient:
-    """The patient `pid` for a clinician of their clinic; a patient gets 403."""
+    """The patient `pid` for a clinician of their clinic; a patient is Forbidden."""
     clinician()
     return patient(pid)
+
+
+def entry_of(patient: Patient, eid: str) -> Entry:
+    """One of this patient's entries, or NotFound."""
+    entry = _get(Entry, eid)
+    if entry is None or entry.patient_id != patient.id:
+        raise NotFound("No such entry.")
+    return entry
+
+
+def session_of(patient: Patient, sid: str) -> TreatmentSession:
+    """One of this patient's treatment sessions, or NotFound."""
+    session = _get(TreatmentSession, sid)
+    if session is None or session.patient_id != patient.id:
+        raise NotFound("No such session.")
+    return session
+
+
+def flag_in_clinic(fid: str) -> Flag:
+    """A safety flag of the signed-in clinician's clinic, or NotFound."""
+    user = clinician()
+    flag = _get(Flag, fid)
+    if flag is None or flag.patient.clinic_id != user.clinic_id:
+        raise NotFound("No such flag.")
+    return flag
+
+
+def own_token(token_id: str) -> ApiToken:
+    """One of the signed-in clinician's own API tokens, or NotFound."""
+    user = clinician()
+    token = _get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("No such token.")
+    return token
+
+
+def clinician_in_clinic(clinician_id: str) -> User:
+    """A clinician of the signed-in admin's clinic, or NotFound."""
+    admin = clinic_admin()
+    found = _get(User, clinician_id)
+    if found is None or found.clinic_id != admin.clinic_id or not found.is_clinician:
+        raise NotFound("No such clinician.")
+    return found
 
 
 def may_transcribe_paper_forms() -> bool:

@@ -75,13 +75,6 @@ class Clinicians(MethodView):
         return clinician
 
 
-def _clinician_of_my_clinic(admin, clinician_id: str) -> User:
-    clinician = db.session.get(User, clinician_id) if len(clinician_id) <= 36 else None
-    if clinician is None or clinician.clinic_id != admin.clinic_id or not clinician.is_clinician:
-        abort(404, message="No such clinician.")
-    return clinician
-
-
 @blp.route("/clinicians/<string:clinician_id>/deactivate", methods=["POST"])
 @blp.arguments(NoBody, required=False)
 @blp.response(200, ClinicianOut)
@@ -89,7 +82,7 @@ def _clinician_of_my_clinic(admin, clinician_id: str) -> User:
 def deactivate(_body, clinician_id):
     """Deactivate a clinician: they can no longer sign in, and their tokens stop working"""
     admin = access.clinic_admin()
-    clinician = _clinician_of_my_clinic(admin, clinician_id)
+    clinician = access.clinician_in_clinic(clinician_id)
     if clinician.id == admin.id:
         abort(409, message="You cannot deactivate yourself.")
     clinician.active = False
@@ -104,8 +97,7 @@ def deactivate(_body, clinician_id):
 @documented_errors(blp, 401, 403, 404)
 def activate(_body, clinician_id):
     """Let a deactivated clinician sign in again"""
-    admin = access.clinic_admin()
-    clinician = _clinician_of_my_clinic(admin, clinician_id)
+    clinician = access.clinician_in_clinic(clinician_id)
     clinician.active = True
     audit.record("clinician.activate", detail={"clinician_id": clinician.id})
     db.session.commit()

@@ -207,10 +207,7 @@ class TokenDetail(MethodView):
     @documented_errors(blp, 401, 403, 404)
     def delete(self, _body, token_id):
         """Revoke one of my tokens"""
-        user = access.clinician()
-        token = db.session.get(ApiToken, token_id) if len(token_id) <= 36 else None
-        if token is None or token.user_id != user.id:
-            abort(404, message="No such token.")
+        token = access.own_token(token_id)
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             audit.record("token.revoke", detail={"token_id": token.id})

@@ -1,10 +1,9 @@
 """Entries: completed questionnaires, stored idempotently under the client's id."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
 from .. import access
-from ..data.extensions import db
 from ..data.models import Entry
 from ..services import audit, entries
 from ..services.pagination import page
@@ -14,13 +13,6 @@ from .schemas import EntryIn, EntryOut, EntryQuery, VoidIn, envelope
 blp = Blueprint("entries", __name__, url_prefix="/api/v1/patients", description="Entries")
 
 EntryList = envelope(EntryOut, "EntryList")
-
-
-def _entry_of(patient, eid: str) -> Entry:
-    entry = db.session.get(Entry, eid) if len(eid) <= 36 else None
-    if entry is None or entry.patient_id != patient.id:
-        abort(404, message="No such entry.")
-    return entry
 
 
 @blp.route("/<string:pid>/entries")
@@ -56,7 +48,7 @@ class EntryDetail(MethodView):
     def get(self, pid, eid):
         """One entry"""
         patient = access.patient(pid)
-        entry = _entry_of(patient, eid)
+        entry = access.entry_of(patient, eid)
         audit.clinician_read("entry.read", patient, {"entry_id": entry.id})
         return entry
 
@@ -68,4 +60,6 @@ class EntryDetail(MethodView):
 def void_entry(body, pid, eid):
     """Void an entry with a reason (it leaves scores but stays listed, marked)"""
     patient = access.patient(pid)
-    return entries.void(patient, _entry_of(patient, eid), body["reason"], access.signed_in_user())
+    return entries.void(
+        patient, access.entry_of(patient, eid), body["reason"], access.signed_in_user()
+    )

@@ -1,10 +1,13 @@
 """One error shape for every failure, from the views and from the framework itself."""
 
 import logging
+from http import HTTPStatus
 
 from flask import Flask, jsonify
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,14 @@ def handle_http_exception(error: HTTPException):
     )
 
 
+def handle_domain_error(error: DomainError):
+    """A refusal raised by a service or an access check, in the one error shape."""
+    fields = {error.location: error.fields} if error.fields else None
+    return error_response(
+        error.status, HTTPStatus(error.status).phrase, error.message, fields, error.headers
+    )
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error", exc_info=error)
     return error_response(500, InternalServerError().name, "Something went wrong on our side.")
@@ -56,5 +67,6 @@ def handle_unexpected(error: Exception):
 
 def register(app: Flask) -> None:
     """Install the handlers; they replace flask-smorest's, which drop the Allow header."""
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

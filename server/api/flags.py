@@ -75,9 +75,7 @@ class Flags(MethodView):
 def resolve(body, fid):
     """Resolve a safety flag with a note (who and when are recorded)"""
     clinician = access.clinician()
-    flag = db.session.get(Flag, fid) if len(fid) <= 36 else None
-    if flag is None or flag.patient.clinic_id != clinician.clinic_id:
-        abort(404, message="No such flag.")
+    flag = access.flag_in_clinic(fid)
     # Only an open flag can be resolved: the condition decides between two clinicians at once.
     resolved = db.session.execute(
         update(Flag)

@@ -1,7 +1,7 @@
 """Treatment sessions: created and edited by clinicians, read by the patient too."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
 from .. import access
 from ..data.extensions import db
@@ -16,13 +16,6 @@ blp = Blueprint(
 )
 
 SessionList = envelope(SessionOut, "SessionList")
-
-
-def session_of(patient, sid: str) -> TreatmentSession:
-    session = db.session.get(TreatmentSession, sid) if len(sid) <= 36 else None
-    if session is None or session.patient_id != patient.id:
-        abort(404, message="No such session.")
-    return session
 
 
 @blp.route("/<string:pid>/sessions")
@@ -60,7 +53,7 @@ class SessionDetail(MethodView):
     def get(self, pid, sid):
         """One treatment session"""
         patient = access.patient(pid)
-        session = session_of(patient, sid)
+        session = access.session_of(patient, sid)
         audit.clinician_read("session.read", patient, {"session_id": session.id})
         return session
 
@@ -70,4 +63,4 @@ class SessionDetail(MethodView):
     def patch(self, body, pid, sid):
         """Edit a session (moving it re-links the entries around it)"""
         patient = access.patient_for_clinician(pid)
-        return sessions.update(patient, session_of(patient, sid), body)
+        return sessions.update(patient, access.session_of(patient, sid), body)

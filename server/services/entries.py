@@ -6,13 +6,13 @@ import hashlib
 import json
 from datetime import datetime
 
-from flask_smorest import abort
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..data.extensions import db
 from ..data.models import Entry, Flag, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
+from ..domain.errors import Conflict, Forbidden, Invalid
 from ..domain.instruments import INSTRUMENTS, Score, score
 from ..domain.times import utc
 from . import audit
@@ -51,14 +51,14 @@ def _validate(patient: Patient, body: dict, actor: User) -> Score:
     """Check what needs the database or the actor: who rates it, whose session it is."""
     instrument = INSTRUMENTS[body["instrument"]]
     if instrument.rater == "clinician" and not actor.is_clinician:
-        abort(403, message=f"{instrument.name} is rated by a clinician.")
+        raise Forbidden(f"{instrument.name} is rated by a clinician.")
     session_id = body.get("session_id")
     if session_id is not None:
         owner = db.session.scalar(
             db.select(TreatmentSession.patient_id).where(TreatmentSession.id == session_id)
         )
         if owner != patient.id:
-            abort(422, errors={"json": {"session_id": ["No such session for this patient."]}})
+            raise Invalid(fields={"session_id": ["No such session for this patient."]})
     # The schema has checked the answers already; this scores them.
     return score(instrument, body["answers"], allow_missing=actor.is_clinician)
 
@@ -119,10 +119,9 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
 
 def _replayed(existing: Entry, digest: str) -> Entry:
     if existing.request_hash != digest:
-        abort(
-            409,
-            message="An entry with this id was already stored with different content.",
-            errors={"json": {"id": ["Already used for a different entry."]}},
+        raise Conflict(
+            "An entry with this id was already stored with different content.",
+            fields={"id": ["Already used for a different entry."]},
         )
     return existing
 
@@ -131,7 +130,7 @@ def void(patient: Patient, entry: Entry, reason: str, actor: User) -> Entry:
     """Void an entry: it leaves scores and charts but stays in lists and exports."""
     if actor.is_patient and entry.entered_by_id != actor.id:
         # A clinician's rating (a MADRS, a transcribed paper form) is not the patient's to void.
-        abort(403, message="Only your care team can void an entry they entered.")
+        raise Forbidden("Only your care team can void an entry they entered.")
     # Only a live entry can be voided: the condition decides between two requests at once.
     voided = db.session.execute(
         update(Entry)
@@ -140,7 +139,7 @@ def void(patient: Patient, entry: Entry, reason: str, actor: User) -> Entry:
     )
     if voided.rowcount != 1:
         db.session.rollback()
-        abort(409, message="This entry is already voided.")
+        raise Conflict("This entry is already voided.")
     audit.record("entry.void", patient=patient, actor=actor, detail={"entry_id": entry.id})
     refresh_snapshots(patient.id)
     db.session.commit()

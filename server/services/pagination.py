@@ -7,11 +7,15 @@ import binascii
 import json
 from datetime import UTC, datetime
 
-from flask_smorest import abort
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..data.extensions import db
+from ..domain.errors import Invalid
+
+
+def _not_a_cursor() -> Invalid:
+    return Invalid(fields={"cursor": ["Not a cursor this API gave out."]}, location="query")
 
 
 def _encode(values: list) -> str:
@@ -28,7 +32,9 @@ def _decode(cursor: str) -> tuple[datetime, str]:
             raise ValueError("not a cursor of ours")
         return at.astimezone(UTC), key
     except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
-        abort(422, errors={"query": {"cursor": ["Not a cursor this API gave out."]}})
+        raise Invalid(
+            fields={"cursor": ["Not a cursor this API gave out."]}, location="query"
+        ) from None
 
 
 def page(
@@ -72,4 +78,6 @@ def offset_from_cursor(cursor: str | None) -> int:
             raise ValueError("not a cursor of ours")
         return offset
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        abort(422, errors={"query": {"cursor": ["Not a cursor this API gave out."]}})
+        raise Invalid(
+            fields={"cursor": ["Not a cursor this API gave out."]}, location="query"
+        ) from None

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, request
 from flask_login import current_user
-from flask_smorest import abort
 
 from ..data.extensions import csrf, db, login_manager
 from ..data.models import ApiToken, User, utcnow
+from ..domain.errors import NotSignedIn
 from ..services.accounts import sha256
 from . import UNSAFE_METHODS
 
@@ -54,7 +54,7 @@ def load_user_from_token(req) -> User | None:
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    abort(401, message="Sign in first (or the token is expired or revoked).")
+    raise NotSignedIn("Sign in first (or the token is expired or revoked).")
 
 
 def check_csrf() -> None:
