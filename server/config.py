@@ -66,8 +66,8 @@ class Config:
     LOGIN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
     ENROLL_FAILURES_PER_ADDRESS = "20 per 15 minutes"
 
-    # argon2id parameters (RFC 9106 second recommended option is heavier; these are the
-    # argon2-cffi defaults). Tests lower them for speed.
+    # argon2id with RFC 9106's second recommended option (the low-memory one: 3 passes over
+    # 64 MiB, 4 lanes), which is also argon2-cffi's default. Tests lower them for speed.
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
