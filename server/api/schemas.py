@@ -145,8 +145,10 @@ def envelope(item_schema: type[Schema], name: str) -> type[Schema]:
 class ClinicRef(Schema):
     id = fields.String(required=True)
     name = fields.String(required=True)
-    crisis_resources = fields.String(
-        required=True, metadata={"description": "Shown at once when a safety item is positive."}
+    crisis_resources = fields.Function(
+        crisis_text_of,
+        required=True,
+        metadata={"type": "string", "description": "Shown at once when a safety item is positive."},
     )
 
 
