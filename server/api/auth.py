@@ -81,16 +81,13 @@ def me():
 @documented_errors(blp, 429)
 def enroll(body):
     """Create a patient account from an enrollment code (signs the patient in)"""
-    counters = [("ENROLL_FAILURES_PER_ADDRESS", ("enroll-address", _client_address()))]
-    accounts.refuse_when_over(counters)
-    try:
-        user = enrollment.enroll(
-            body["code"], body["email"], body["password"], body.get("display_name")
-        )
-    except enrollment.EnrollmentRefused as refused:
-        if refused.bad_code:
-            accounts.count_failure(counters)
-        abort(422, errors={"json": refused.errors})
+    user = enrollment.enroll(
+        body["code"],
+        body["email"],
+        body["password"],
+        body.get("display_name"),
+        address=_client_address(),
+    )
     return _signed_in(user)
 
 

@@ -13,21 +13,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..data.extensions import db
 from ..data.models import EnrollmentCode, Patient, User, utcnow
+from ..domain.errors import Invalid
 from . import audit
-from .accounts import hash_password, sha256
+from .accounts import Counter, count_failure, hash_password, refuse_when_over, sha256
 
 # No 0/O, 1/I/L or U: codes are read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 CODE_LENGTH = 12
-
-
-class EnrollmentRefused(Exception):
-    """The request cannot enroll; `errors` names the field. `bad_code` counts toward limits."""
-
-    def __init__(self, errors: dict, bad_code: bool = False):
-        super().__init__(str(errors))
-        self.errors = errors
-        self.bad_code = bad_code
 
 
 @dataclass(frozen=True)
@@ -81,8 +73,21 @@ def issue_code(patient: Patient, issued_by: User) -> IssuedCode:
     return IssuedCode(code=code, url=enrollment_url(code), expires_at=expires_at)
 
 
-def enroll(code: str, email: str, password: str, display_name: str | None = None) -> User:
-    """Create the patient's account from a valid code and use the code up (committed)."""
+def _bad_code(message: str, counters: list[Counter]) -> Invalid:
+    """Refuse a code, counting it toward the per-address limit on bad codes."""
+    count_failure(counters)
+    return Invalid(fields={"code": [message]})
+
+
+def enroll(
+    code: str, email: str, password: str, display_name: str | None = None, *, address: str
+) -> User:
+    """Create the patient's account from a valid code and use the code up (committed).
+
+    Bad codes from one client address are limited (TooManyAttempts); a refusal is Invalid.
+    """
+    counters = [("ENROLL_FAILURES_PER_ADDRESS", ("enroll-address", address))]
+    refuse_when_over(counters)
     now = datetime.now(UTC)
     enrollment_code = db.session.scalar(
         db.select(EnrollmentCode).where(EnrollmentCode.code_hash == sha256(normalise_code(code)))
@@ -93,13 +98,10 @@ def enroll(code: str, email: str, password: str, display_name: str | None = None
         or enrollment_code.voided_at is not None
         or enrollment_code.expires_at <= now
     ):
-        raise EnrollmentRefused(
-            {"code": ["This code is not valid: it may be mistyped, used or expired."]},
-            bad_code=True,
-        )
+        raise _bad_code("This code is not valid: it may be mistyped, used or expired.", counters)
     email = email.strip().lower()
     if db.session.scalar(db.select(User.id).where(User.email == email)):
-        raise EnrollmentRefused({"email": ["This email is already in use."]})
+        raise Invalid(fields={"email": ["This email is already in use."]})
 
     patient = db.session.get(Patient, enrollment_code.patient_id)
     used = db.session.execute(
@@ -109,7 +111,7 @@ def enroll(code: str, email: str, password: str, display_name: str | None = None
     )
     if used.rowcount != 1:  # another request used it a moment ago
         db.session.rollback()
-        raise EnrollmentRefused({"code": ["This code has just been used."]}, bad_code=True)
+        raise _bad_code("This code has just been used.", counters)
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -124,8 +126,10 @@ def enroll(code: str, email: str, password: str, display_name: str | None = None
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise EnrollmentRefused(
-            {"email": ["This email is already in use, or this patient already has an account."]}
+        raise Invalid(
+            fields={
+                "email": ["This email is already in use, or this patient already has an account."]
+            }
         ) from None
     audit.record("patient.enroll", patient=patient, actor=user)
     db.session.commit()
