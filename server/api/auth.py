@@ -1,19 +1,15 @@
 """Sign-in, sign-out, enrollment and bearer tokens."""
 
-from datetime import timedelta
-
 from flask import request, session
 from flask.views import MethodView
 from flask_login import current_user, login_user, logout_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
 from .. import access
-from ..data.extensions import db
-from ..data.models import ApiToken, User, utcnow
-from ..services import accounts, audit, enrollment
-from ..services.accounts import new_token_secret, sha256
-from ..services.pagination import page
+from ..data.models import User
+from ..domain.errors import Forbidden
+from ..services import accounts, enrollment, tokens
 from ..web.auth import signed_in_via_token
 from . import documented_errors
 from .schemas import (
@@ -100,30 +96,15 @@ class Tokens(MethodView):
         """Create a bearer token for scripts (the secret is shown only now)"""
         user = access.clinician()
         if signed_in_via_token():
-            abort(403, message="A token cannot create tokens; sign in to create one.")
-        secret = new_token_secret()
-        token = ApiToken(
-            user_id=user.id,
-            name=body["name"],
-            token_hash=sha256(secret),
-            expires_at=utcnow() + timedelta(days=body["expires_in_days"]),
-        )
-        db.session.add(token)
-        db.session.flush()
-        audit.record("token.create", detail={"token_id": token.id, "name": token.name})
-        db.session.commit()
-        return {"id": token.id, "name": token.name, "token": secret, "expires_at": token.expires_at}
+            raise Forbidden("A token cannot create tokens; sign in to create one.")
+        return tokens.create(user, body["name"], body["expires_in_days"])
 
     @blp.arguments(ListQuery, location="query", unknown="raise")
     @blp.response(200, TokenList)
     @documented_errors(blp, 401, 403)
     def get(self, query):
         """List my tokens, newest first (never the secrets)"""
-        user = access.clinician()
-        statement = db.select(ApiToken).where(ApiToken.user_id == user.id)
-        return page(
-            statement, ApiToken.created_at, ApiToken.id, query["limit"], query["cursor"], True
-        )
+        return tokens.of_user(access.clinician(), query["limit"], query["cursor"])
 
 
 @blp.route("/tokens/<string:token_id>")
@@ -133,8 +114,4 @@ class TokenDetail(MethodView):
     @documented_errors(blp, 401, 403, 404)
     def delete(self, _body, token_id):
         """Revoke one of my tokens"""
-        token = access.own_token(token_id)
-        if token.revoked_at is None:
-            token.revoked_at = utcnow()
-            audit.record("token.revoke", detail={"token_id": token.id})
-            db.session.commit()
+        tokens.revoke(access.own_token(token_id))
