@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import g, request
 from flask_login import current_user
 
 from ..data.extensions import db
 from ..data.models import AuditEvent, Patient, User
+from .pagination import page
 
 
 def record(
@@ -43,3 +46,23 @@ def clinician_read(action: str, patient: Patient, detail: dict | None = None) ->
     if current_user.is_authenticated and current_user.is_clinician:
         record(action, patient=patient, detail=detail)
         db.session.commit()
+
+
+def clinic_log(
+    clinic_id: str,
+    limit: int,
+    cursor: str | None,
+    *,
+    patient_id: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+) -> dict:
+    """One page of the clinic's audit records, newest first, narrowed by the filters given."""
+    statement = db.select(AuditEvent).where(AuditEvent.clinic_id == clinic_id)
+    if patient_id:
+        statement = statement.where(AuditEvent.patient_id == patient_id)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if since:
+        statement = statement.where(AuditEvent.at >= since)
+    return page(statement, AuditEvent.at, AuditEvent.id, limit, cursor, newest_first=True)
