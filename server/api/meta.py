@@ -2,11 +2,11 @@
 
 from flask import Blueprint as FlaskBlueprint
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
-from sqlalchemy import text
+from flask_smorest import Blueprint
 
-from ..data.extensions import db
+from ..domain.errors import NotFound
 from ..domain.instruments import INSTRUMENTS
+from ..services import health
 from . import documented_errors
 from .schemas import HealthOut, InstrumentOut, envelope
 
@@ -16,12 +16,8 @@ probes = FlaskBlueprint("probes", __name__)
 InstrumentList = envelope(InstrumentOut, "InstrumentList")
 
 
-def _ready():
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # any database failure means not ready
-        db.session.rollback()
-        abort(503, message="The database is not answering.")
+def _ready() -> dict:
+    health.check_database()
     return {"status": "ok"}
 
 
@@ -66,5 +62,5 @@ class InstrumentDetail(MethodView):
         """One questionnaire"""
         instrument = INSTRUMENTS.get(instrument_id)
         if instrument is None:
-            abort(404, message="No such instrument.")
+            raise NotFound("No such instrument.")
         return instrument
