@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from marshmallow import validate
 
 from server import importer, schemas
+from tests.conftest import World, entry_body
 
 SERVER = Path(__file__).resolve().parents[1] / "server"
 VOCABULARIES = {
@@ -22,6 +24,8 @@ VOCABULARIES = {
     "reliable_change",
     "audit_actions",
 }
+# Totals of PHQ-9 answers with item 9 at 0.
+PHQ9 = {18: [3, 3, 3, 3, 2, 2, 1, 1, 0], 8: [1, 1, 1, 1, 1, 1, 1, 1, 0], 5: [1] * 5 + [0] * 4}
 
 
 def vocabularies(app) -> dict:
@@ -106,3 +110,42 @@ def test_every_action_the_server_audits_is_in_the_vocabulary(app):
 
     assert len(written) > 20  # the search finds the audit calls at all
     assert written <= set(values(app, "audit_actions"))
+
+
+def summary(world: World, clinician, instrument: str = "phq9") -> dict:
+    path = f"/api/v1/patients/{world.patient_a.id}/summary?instrument={instrument}"
+    response = clinician.get(path)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+@pytest.mark.parametrize(
+    ("totals", "reason"),
+    [
+        ([], "no_entries"),
+        ([18], "no_follow_up"),
+        ([8, 5], "baseline_below_minimum"),
+        ([18, 8], None),
+    ],
+)
+def test_a_summary_says_why_its_outcomes_are_missing_as_its_panel_row_does(
+    app, world, totals, reason
+):
+    clinician = world.as_clinician_x()
+    start = datetime.now(UTC) - timedelta(days=len(totals) + 1)
+    for day, total in enumerate(totals):
+        body = entry_body(answers=PHQ9[total], taken_at=(start + timedelta(days=day)).isoformat())
+        response = clinician.post(f"/api/v1/patients/{world.patient_a.id}/entries", json=body)
+        assert response.status_code == 201, response.json
+
+    answer = summary(world, clinician)
+    [row] = [
+        row
+        for row in clinician.get("/api/v1/patients?instrument=phq9").json["items"]
+        if row["patient"]["id"] == world.patient_a.id
+    ]
+
+    assert answer["outcome_unavailable"] == reason
+    assert row["outcome_unavailable"] == reason
+    assert reason is None or reason in values(app, "outcome_unavailable")
+    assert (answer["response"] is None) == (reason is not None)
