@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -137,6 +138,14 @@ def is_entries_post(response) -> bool:
         and "/api/v1/patients/" in response.url
         and response.url.endswith("/entries")
     )
+
+
+def wait_for(condition, page: Page, timeout: float = 10.0) -> None:
+    """Let Playwright run its handlers (routes, events) until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        page.wait_for_timeout(20)
 
 
 def png_size(body: bytes) -> tuple[int, int]:
@@ -361,6 +370,33 @@ def test_losing_the_answer_to_a_stored_check_in_never_stores_it_twice(world, pag
     expect(waiting_section(page)).to_have_count(0)
     assert read_store(page, "outbox") == []
     assert [entry["id"] for entry in entries_of(world)] == [queued["id"]]
+
+
+def test_coming_back_online_sends_even_while_an_earlier_send_is_still_failing(world, page, context):
+    """A send that hangs on a bad network, then fails, does not swallow the reconnect's send."""
+    sign_in(page)
+    held = []
+
+    def hold_the_first_send(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)  # the first send hangs ...
+        else:
+            route.continue_()
+
+    page.route(ENTRIES, hold_the_first_send)
+    complete_phq9(page)
+    expect(done_status(page)).to_have_text("Sending…")
+    wait_for(lambda: held, page)
+    context.set_offline(True)
+    expect(page.get_by_text("Offline", exact=True)).to_be_visible()
+    context.set_offline(False)
+    # The `online` handler has run (it hides the banner, then asks the outbox to send) ...
+    expect(page.get_by_text("Offline", exact=True)).to_be_hidden()
+    held[0].abort("internetdisconnected")  # ... and only then does the first send fail.
+
+    expect(page.locator("#live")).to_have_text("1 saved check-in sent.")
+    assert read_store(page, "outbox") == []
+    assert len(entries_of(world)) == 1
 
 
 # ---------------------------------------------------------------- sign-out
