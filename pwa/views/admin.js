@@ -1,10 +1,10 @@
 // Account and clinic administration: API tokens for everyone; clinicians and audit for admins.
 
-import { api, errorMessage } from '../api.js';
-import { signOut, state } from '../app.js';
+import { allPages, api, errorMessage } from '../api.js';
 import { dayAndTime } from '../format.js';
+import { signOut, state } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, field, select } from './forms.js';
+import { apiForm, field, select } from '../widgets.js';
 
 export async function render(main, params, newToken = null) {
   const admin = state.user.is_admin;

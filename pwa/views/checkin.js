@@ -1,9 +1,10 @@
 // One questionnaire, one question per screen; the finished check-in goes to the outbox first.
 
-import { cachedGet, flushOutbox, go, instruments, state } from '../app.js';
 import { serverNow } from '../api.js';
 import { bandOf, bandWords, daysSince, isoWithOffset, plural } from '../format.js';
+import { go } from '../nav.js';
 import * as outbox from '../outbox.js';
+import { cachedGet, flushOutbox, instruments, state } from '../session.js';
 import { cache } from '../store.js';
 import { alertBox, announce, button, focusHeading, h, paragraphs, show } from '../ui.js';
 

@@ -1,6 +1,6 @@
-import { cachedGet, instruments, state } from '../app.js';
-import { bandOf, bandWords, day, sessionLabel } from '../format.js';
 import { chart } from '../chart.js';
+import { bandOf, bandWords, day, sessionLabel } from '../format.js';
+import { cachedGet, instruments, state } from '../session.js';
 import { button, focusHeading, h, show } from '../ui.js';
 
 export async function render(main, params) {

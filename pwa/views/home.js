@@ -1,7 +1,8 @@
-import { cachedGet, currentRoute, instruments, state } from '../app.js';
-import { bandOf, bandWords, day, plural } from '../format.js';
-import * as outbox from '../outbox.js';
 import { sparkline } from '../chart.js';
+import { bandOf, bandWords, day, plural } from '../format.js';
+import { currentRoute } from '../nav.js';
+import * as outbox from '../outbox.js';
+import { cachedGet, instruments, state } from '../session.js';
 import { button, focusHeading, h, show } from '../ui.js';
 
 const CONTEXT_WORDS = {

@@ -1,9 +1,10 @@
 // The clinician's panel: every patient, open safety flags first, then the most overdue.
 
-import { go } from '../app.js';
+import { allPages } from '../api.js';
 import { day } from '../format.js';
+import { go } from '../nav.js';
 import { focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, changeText, field, qrImage, select, yesNo } from './forms.js';
+import { apiForm, changeText, enrollmentDetails, field, select, yesNo } from '../widgets.js';
 
 const SORTS = [['default', 'Flags, then overdue'], ['name', 'Name'], ['latest', 'Latest score'],
   ['change', 'Change'], ['last_entry_at', 'Last check-in']];
@@ -91,12 +92,4 @@ function addPatient(container) {
   });
   show(container, h('section', { class: 'card' }, form));
   form.querySelector('input').focus();
-}
-
-export function enrollmentDetails(enrollment) {
-  return h('div', { class: 'enrollment' },
-    h('p', {}, 'Enrollment code: ', h('strong', { class: 'code' }, enrollment.code)),
-    h('p', {}, 'Link: ', h('a', { href: enrollment.url }, enrollment.url)),
-    h('p', { class: 'hint' }, `Works once, until ${day(enrollment.expires_at)}.`),
-    qrImage(enrollment.qr_svg, `QR code for the enrollment link of code ${enrollment.code}`));
 }

@@ -1,13 +1,12 @@
 // One patient for the clinician: outcomes and charts, sessions, entries, MADRS, schedule,
 // enrollment and exports. Prints as a one- or two-page summary.
 
-import { api, errorMessage } from '../api.js';
-import { instruments } from '../app.js';
+import { allPages, api, errorMessage } from '../api.js';
 import { chart } from '../chart.js';
 import { TREATMENT_NAMES, bandOf, day, dayAndTime, isoWithOffset } from '../format.js';
+import { instruments } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, changeText, field, select, yesNo } from './forms.js';
-import { enrollmentDetails } from './panel.js';
+import { apiForm, changeText, enrollmentDetails, field, select, yesNo } from '../widgets.js';
 
 const CONTEXTS = [['routine', 'Routine'], ['baseline', 'Baseline'], ['pre_session', 'Before a session'],
   ['post_session', 'After a session']];
