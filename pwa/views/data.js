@@ -1,4 +1,4 @@
-import { api, errorMessage } from '../api.js';
+import { errorMessage } from '../api.js';
 import { plural } from '../format.js';
 import * as outbox from '../outbox.js';
 import { signOut, state } from '../session.js';

@@ -1,7 +1,7 @@
 import { chart } from '../chart.js';
 import { bandOf, bandWords, day, sessionLabel } from '../format.js';
 import { cachedGet, instruments, state } from '../session.js';
-import { button, focusHeading, h, show } from '../ui.js';
+import { focusHeading, h, show } from '../ui.js';
 
 export async function render(main, params) {
   const scales = (await instruments()).filter((i) => i.rater === 'self');
