@@ -10,6 +10,7 @@ import { announce } from './ui.js';
 export const state = {
   user: null,
   instruments: null,
+  vocabularies: null,
 };
 
 /** Ask the server who is signed in; offline, the last signed-in user of this phone. */
@@ -75,19 +76,24 @@ function clearDrafts() {
 }
 
 /** The questionnaires, from the API when online, else from this phone's copy. */
-export async function instruments() {
-  if (state.instruments) return state.instruments;
+export const instruments = () => kept('instruments', '/instruments', (answer) => answer.items);
+
+/** The labels of the API's values (contexts, treatments, sorts ...), kept like instruments. */
+export const vocabularies = () => kept('vocabularies', '/vocabularies', (answer) => answer);
+
+/** What the app reads once per load: from the API, else from this phone's copy. */
+async function kept(name, path, pick) {
+  if (state[name]) return state[name];
   try {
-    const answer = await api('/instruments');
-    state.instruments = answer.items;
-    await cache.set('instruments', answer.items);
+    state[name] = pick(await api(path));
+    await cache.set(name, state[name]);
   } catch (error) {
     if (!unreachable(error)) throw error;
-    const saved = await cache.get('instruments');
+    const saved = await cache.get(name);
     if (!saved) throw error;
-    state.instruments = saved;
+    state[name] = saved;
   }
-  return state.instruments;
+  return state[name];
 }
 
 /** GET from the API and keep a copy; offline, answer the copy. */

@@ -2,7 +2,7 @@
 // yes/no/n-a badges, change from baseline, the enrollment code.
 
 import { api, errorMessage } from './api.js';
-import { day } from './format.js';
+import { day, labelOf } from './format.js';
 import { alertBox, announce, h, show } from './ui.js';
 
 let counter = 0;
@@ -55,17 +55,12 @@ export function apiForm({ method = 'POST', path, build, done, submitLabel, child
   return form;
 }
 
-export const UNAVAILABLE = {
-  no_entries: 'n/a: no check-ins yet',
-  no_follow_up: 'n/a: no follow-up yet',
-  baseline_below_minimum: 'n/a: baseline below 10',
-  baseline_zero: 'n/a: baseline is 0',
-};
-
-export function yesNo(value, reason) {
+/** A response or remission badge; null says why, in the words of `reasons` (the
+ * outcome_unavailable vocabulary) for the API's `outcome_unavailable`. */
+export function yesNo(value, reason, reasons) {
   if (value === true) return h('span', { class: 'badge yes' }, 'yes');
   if (value === false) return h('span', { class: 'badge no' }, 'no');
-  return h('span', { class: 'badge na' }, UNAVAILABLE[reason] || 'n/a');
+  return h('span', { class: 'badge na' }, reason ? labelOf(reasons, reason) : 'n/a');
 }
 
 export function qrImage(svg, label) {

@@ -101,9 +101,9 @@ VOCABULARIES = {
             "other": "Treatment session",
         },
     ),
-    "roles": labelled(
-        ROLES, {"clinician": "Clinician", "admin": "Clinic admin", "patient": "Patient"}
-    ),
+    # As the clinic admin's tables show them: "admin" in the Role column, "clinician" or
+    # "patient" before an actor's id in the audit log.
+    "roles": labelled(ROLES, {"clinician": "clinician", "admin": "admin", "patient": "patient"}),
     "panel_sorts": labelled(
         SORTS,
         {
