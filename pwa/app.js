@@ -23,9 +23,17 @@ const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data']);
 const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin']);
 
 let routing = 0;
+// A new version of the app took this page over (its service worker skips waiting): the
+// modules this page has not loaded yet would come from the new version and mix with the old
+// ones, so the next screen loads the whole app afresh (drafts and the outbox are kept).
+let replaced = false;
 
 /** Render the route into a fresh frame, shown only if no later navigation overtook it. */
 async function route() {
+  if (replaced) {
+    location.reload();
+    return;
+  }
   const ticket = ++routing;
   let { name, params } = currentRoute();
   const pageCode = new URLSearchParams(location.search).get('code');
@@ -84,6 +92,11 @@ function renderNav(current) {
 async function boot() {
   watchConnection();
   if ('serviceWorker' in navigator) {
+    let controller = navigator.serviceWorker.controller;
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      if (controller) replaced = true; // not the first install claiming this page
+      controller = navigator.serviceWorker.controller;
+    });
     navigator.serviceWorker.register('/sw.js').catch(() => {});
   }
   onNavigate(route);

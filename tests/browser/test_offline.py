@@ -68,6 +68,14 @@ UPDATE_SERVICE_WORKER = """async () => {
   return worker.scriptURL;
 }"""
 
+# Marks this page (a reload forgets it) and notes when a new service worker takes it over.
+MARK_PAGE = """() => {
+  window.marked = true;
+  window.tookOver = new Promise((resolve) => {
+    navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true });
+  });
+}"""
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -217,6 +225,35 @@ def test_a_new_shell_version_replaces_the_old_shell_cache(world, page, monkeypat
     cached = page.evaluate(CACHED_URLS)
     assert list(cached) == ["tidemark-shell-0123456789ab"]
     assert "/app.js" in cached["tidemark-shell-0123456789ab"]
+
+
+def test_a_new_version_taking_over_loads_the_next_screen_afresh_so_versions_never_mix(
+    world, page, monkeypatch
+):
+    sign_in(page)
+    wait_until_controlled(page)
+    page.reload()  # controlled from the start, as an installed app is
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Alice A")
+    page.evaluate(MARK_PAGE)
+    monkeypatch.setattr("server.web.shell_version", lambda: "0123456789ab")
+
+    page.evaluate(UPDATE_SERVICE_WORKER)
+    page.evaluate("window.tookOver")
+    assert page.evaluate("window.marked") is True  # nothing reloads while a screen is in use
+    page.get_by_role("link", name="History").click()
+
+    expect(page.get_by_role("heading", name="Your history")).to_be_visible()
+    assert page.evaluate("window.marked") is None  # a fresh page: all of it the new version
+
+
+def test_the_first_install_taking_over_reloads_nothing(world, page):
+    sign_in(page)
+    page.evaluate(MARK_PAGE)
+    wait_until_controlled(page)
+    page.get_by_role("link", name="History").click()
+
+    expect(page.get_by_role("heading", name="Your history")).to_be_visible()
+    assert page.evaluate("window.marked") is True
 
 
 # ---------------------------------------------------------------- the outbox
