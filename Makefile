@@ -1,4 +1,5 @@
 # Tidemark: `make run` serves the app; `make test` runs the tests. Both create .venv first.
+# `make lint` checks Python (ruff) and the PWA's JavaScript (ESLint, installed into node_modules).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,16 +24,22 @@ run: $(BIN)/flask
 test: $(BIN)/flask
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/flask
+# ESLint for the PWA: a development tool only (the app itself has no build step).
+node_modules/.bin/eslint: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint: $(BIN)/flask node_modules/.bin/eslint
 	$(BIN)/ruff check server tests
 	$(BIN)/ruff format --check server tests
+	node_modules/.bin/eslint .
 
 format: $(BIN)/flask
 	$(BIN)/ruff format server tests
 	$(BIN)/ruff check --fix server tests
 
 clean:
-	rm -rf $(VENV) instance/*.db instance/*.db-*
+	rm -rf $(VENV) node_modules instance/*.db instance/*.db-*
 
 bench: $(BIN)/flask
 	$(BIN)/python bench/run.py

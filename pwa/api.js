@@ -54,6 +54,19 @@ export async function api(path, { method = 'GET', body } = {}) {
   return data;
 }
 
+/** Every page of a list endpoint. */
+export async function allPages(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const joiner = path.includes('?') ? '&' : '?';
+    const answer = await api(`${path}${joiner}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...answer.items);
+    cursor = answer.next_cursor;
+  } while (cursor);
+  return items;
+}
+
 /** Plain words for an error, with every field the server named. */
 export function errorMessage(error) {
   if (error instanceof NetworkError) return 'You seem to be offline. Try again when you are connected.';

@@ -1,15 +1,10 @@
-// Tidemark PWA: session, router and the things every view shares.
+// Tidemark PWA: the router. It picks the screen for the hash and the signed-in role, renders
+// it into a fresh frame, and starts the app; the session lives in session.js.
 
-import { api, ApiError, NetworkError, errorMessage, hasCsrf, setCsrf } from './api.js';
-import { cache, clear } from './store.js';
-import * as outbox from './outbox.js';
-import { announce, focusHeading, h, show } from './ui.js';
-
-export const state = {
-  user: null,
-  offline: !navigator.onLine,
-  instruments: null,
-};
+import { ApiError, NetworkError, errorMessage } from './api.js';
+import { currentRoute, onNavigate } from './nav.js';
+import { flushOutbox, loadSession, sessionEnded, state, watchConnection } from './session.js';
+import { focusHeading, h, show } from './ui.js';
 
 const ROUTES = {
   '': () => import('./views/home.js'),
@@ -27,21 +22,18 @@ const PUBLIC = new Set(['signin', 'enroll']);
 const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data']);
 const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin']);
 
-export function go(hash) {
-  if (location.hash === hash) route();
-  else location.hash = hash;
-}
-
-/** The current route's name and parameters, from "#/name?key=value". */
-export function currentRoute() {
-  const [path, query = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  return { name: path, params: new URLSearchParams(query) };
-}
-
 let routing = 0;
+// A new version of the app took this page over (its service worker skips waiting): the
+// modules this page has not loaded yet would come from the new version and mix with the old
+// ones, so the next screen loads the whole app afresh (drafts and the outbox are kept).
+let replaced = false;
 
 /** Render the route into a fresh frame, shown only if no later navigation overtook it. */
-export async function route() {
+async function route() {
+  if (replaced) {
+    location.reload();
+    return;
+  }
   const ticket = ++routing;
   let { name, params } = currentRoute();
   const pageCode = new URLSearchParams(location.search).get('code');
@@ -82,14 +74,6 @@ function errorView(error) {
     h('button', { type: 'button', class: 'primary', onclick: () => route() }, 'Try again'));
 }
 
-/** The server no longer knows this session: keep unsent check-ins, ask to sign in again. */
-export async function sessionEnded() {
-  state.user = null;
-  setCsrf(null);
-  await cache.clear();
-  go('#/signin?expired=1');
-}
-
 function renderNav(current) {
   const nav = document.getElementById('nav');
   if (!state.user) {
@@ -105,126 +89,17 @@ function renderNav(current) {
     h('a', { href: `#/${name}`, 'aria-current': name === current ? 'page' : null }, label)))));
 }
 
-export async function signedIn(answer) {
-  setCsrf(answer.csrf_token);
-  const previous = await cache.get('me');
-  if (previous && previous.id !== answer.user.id) {
-    await cache.clear(); // never show one person's saved data to another
-  }
-  clearDrafts();
-  state.user = answer.user;
-  await cache.set('me', answer.user);
-  if (location.search) history.replaceState(null, '', `${location.pathname}#/`);
-  flushOutbox();
-}
-
-/** Sign out on the server, then remove this person's data from the phone. Throws if the
- * server could not be reached or refused, so that nothing is removed while still signed in. */
-export async function signOut() {
-  try {
-    await api('/auth/logout', { method: 'POST' });
-  } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) throw error;
-  }
-  const patientId = state.user && state.user.patient_id;
-  state.user = null;
-  setCsrf(null);
-  clearDrafts();
-  await clear('cache');
-  if (patientId) await outbox.discardAll(patientId);
-  go('#/signin');
-}
-
-export function clearDrafts() {
-  for (const key of Object.keys(sessionStorage)) {
-    if (key.startsWith('tidemark-draft-')) sessionStorage.removeItem(key);
-  }
-}
-
-/** The questionnaires, from the API when online, else from this phone's copy. */
-export async function instruments() {
-  if (state.instruments) return state.instruments;
-  try {
-    const answer = await api('/instruments');
-    state.instruments = answer.items;
-    await cache.set('instruments', answer.items);
-  } catch (error) {
-    if (!unreachable(error)) throw error;
-    const saved = await cache.get('instruments');
-    if (!saved) throw error;
-    state.instruments = saved;
-  }
-  return state.instruments;
-}
-
-/** GET from the API and keep a copy; offline, answer the copy. */
-export async function cachedGet(path, key = path) {
-  try {
-    const answer = await api(path);
-    await cache.set(key, answer);
-    return { data: answer, fromCache: false };
-  } catch (error) {
-    if (!unreachable(error)) throw error;
-    return { data: await cache.get(key), fromCache: true };
-  }
-}
-
-/** Offline, or the server (or a proxy before it) failing: use what the phone has. */
-function unreachable(error) {
-  return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
-}
-
-export async function flushOutbox() {
-  if (!state.user || state.user.role !== 'patient') return null;
-  if (!hasCsrf()) {
-    // Opened offline: the session's CSRF token comes with /auth/me once we are online.
-    await loadSession();
-    if (!state.user || !hasCsrf()) return null;
-  }
-  const result = await outbox.flush(state.user.patient_id);
-  if (result.sent.length) announce(`${result.sent.length} saved check-in${result.sent.length > 1 ? 's' : ''} sent.`);
-  if (result.needsSignIn && navigator.onLine) {
-    // The session ended while check-ins waited: they stay queued for after sign-in.
-    const still = await api('/auth/me').catch((error) => error);
-    if (still instanceof ApiError && still.status === 401) await sessionEnded();
-  }
-  return result;
-}
-
-function showNetwork() {
-  state.offline = !navigator.onLine;
-  document.getElementById('network').hidden = !state.offline;
-}
-
-async function loadSession() {
-  try {
-    const answer = await api('/auth/me');
-    setCsrf(answer.csrf_token);
-    state.user = answer.user;
-    await cache.set('me', answer.user);
-  } catch (error) {
-    if (unreachable(error)) {
-      state.user = (await cache.get('me')) || null; // offline: the last signed-in user
-    } else if (error instanceof ApiError && error.status === 401) {
-      state.user = null;
-    } else {
-      throw error;
-    }
-  }
-}
-
 async function boot() {
-  showNetwork();
+  watchConnection();
   if ('serviceWorker' in navigator) {
+    let controller = navigator.serviceWorker.controller;
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      if (controller) replaced = true; // not the first install claiming this page
+      controller = navigator.serviceWorker.controller;
+    });
     navigator.serviceWorker.register('/sw.js').catch(() => {});
   }
-  // Back online: send what waits; the screen stays as it is (a half-typed form is kept).
-  window.addEventListener('online', () => { showNetwork(); flushOutbox(); });
-  window.addEventListener('offline', showNetwork);
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') flushOutbox();
-  });
-  window.addEventListener('hashchange', route);
+  onNavigate(route);
   document.querySelector('.skip').addEventListener('click', (event) => {
     event.preventDefault(); // the hash is the router's: move focus, do not navigate
     focusHeading(document.getElementById('main'));

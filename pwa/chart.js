@@ -20,10 +20,28 @@ export function sparkline(values, max, label) {
 }
 
 /**
- * points: [{at: Date, value, label}], sessions: [{started_at, treatment, dose_mg}],
- * lines: [{value, label, kind}], bands: [{min, max, label}], max.
+ * The reference lines of an outcome chart, from the summary's own thresholds: the baseline
+ * and, where response and remission apply to it, the response line (the baseline less the
+ * response percentage) and the remission cut-off. `labels` names the three for the screen.
  */
-export function chart({ title, points, sessions = [], lines = [], bands = [], max }) {
+export function outcomeLines(summary, labels) {
+  if (!summary || !summary.baseline) return [];
+  const { thresholds } = summary;
+  const base = summary.baseline.total;
+  const lines = [{ value: base, label: labels.baseline, kind: 'baseline' }];
+  if (thresholds.min_baseline === null || base >= thresholds.min_baseline) {
+    const response = Math.round(base * (100 - thresholds.response_percent)) / 100;
+    lines.push({ value: response, label: labels.response, kind: 'response' });
+    lines.push({ value: thresholds.remission_max, label: labels.remission, kind: 'remission' });
+  }
+  return lines;
+}
+
+/**
+ * points: [{at: Date, value, label}], sessions: [{started_at, treatment, dose_mg}] named
+ * with `treatments` (the vocabulary), lines: [{value, label, kind}], bands: [{min, max, label}], max.
+ */
+export function chart({ title, points, sessions = [], treatments = [], lines = [], bands = [], max }) {
   const first = points.length ? points[0].at.getTime() : Date.now() - DAY * 30;
   const last = points.length ? points[points.length - 1].at.getTime() : Date.now();
   // A little room either side, and a week around a single point, so no point sits on an edge.
@@ -79,9 +97,9 @@ export function chart({ title, points, sessions = [], lines = [], bands = [], ma
     const mark = h('svg:g', { class: 'session' },
       h('svg:line', { x1: x(t), x2: x(t), y1: PAD.top, y2: HEIGHT - PAD.bottom }),
       h('svg:path', { d: `M${x(t) - 5},${PAD.top - 12} h10 l-5,8 z` }),
-      h('svg:title', {}, sessionLabel(session)));
+      h('svg:title', {}, sessionLabel(session, treatments)));
     svg.append(mark);
-    stops.push({ t, el: mark, text: sessionLabel(session) });
+    stops.push({ t, el: mark, text: sessionLabel(session, treatments) });
   }
 
   if (points.length > 1) {

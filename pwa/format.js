@@ -44,15 +44,19 @@ export function bandWords(label) {
   return BAND_WORDS[label] || label;
 }
 
-export const TREATMENT_NAMES = {
-  ketamine_iv: 'Ketamine infusion',
-  ketamine_im: 'Ketamine injection',
-  esketamine_nasal: 'Esketamine nasal spray',
-  other: 'Treatment session',
-};
+/** The label of `value` in a vocabulary of /vocabularies (or another of its words, `field`). */
+export function labelOf(terms, value, field = 'label') {
+  const term = (terms || []).find((t) => t.value === value);
+  return (term && term[field]) || value;
+}
 
-export function sessionLabel(session) {
-  const kind = TREATMENT_NAMES[session.treatment] || 'Treatment session';
+/** A select's [value, label] pairs for a vocabulary. */
+export function choices(terms) {
+  return terms.map((t) => [t.value, t.label]);
+}
+
+export function sessionLabel(session, treatments) {
+  const kind = labelOf(treatments, session.treatment);
   const dose = session.dose_mg === null || session.dose_mg === undefined ? '' : `, ${session.dose_mg} mg`;
   return `${kind}${dose}, ${day(session.started_at)}`;
 }

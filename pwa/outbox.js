@@ -49,17 +49,31 @@ export async function discard(id) {
   changed();
 }
 
-let flushing = null;
+let running = null; // the pass under way
+let again = null; // one more pass, for everyone who asked while `running` was under way
+let againFor = null;
 
-/** Send this patient's queued check-ins; resolves to {sent, queued, failed, needsSignIn}. */
+/**
+ * Send this patient's queued check-ins; resolves to {sent, queued, failed, needsSignIn}.
+ * A pass under way may have read the queue before this call, or be failing on a network
+ * that has since come back (`online`), so a call during a pass gets one more pass after it.
+ */
 export function flush(patientId) {
-  if (!flushing) {
+  if (!running) {
     const work = navigator.locks
       ? navigator.locks.request('tidemark-outbox', () => send(patientId))
       : send(patientId);
-    flushing = work.finally(() => { flushing = null; });
+    running = work.finally(() => { running = null; });
+    return running;
   }
-  return flushing;
+  againFor = patientId; // whoever asked last is the one signed in now
+  if (!again) {
+    again = running.catch(() => {}).then(() => {
+      again = null;
+      return flush(againFor);
+    });
+  }
+  return again;
 }
 
 async function send(patientId) {

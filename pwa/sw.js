@@ -8,6 +8,8 @@ const SHELL = [
   '/',
   '/style.css',
   '/app.js',
+  '/nav.js',
+  '/session.js',
   '/api.js',
   '/store.js',
   '/outbox.js',

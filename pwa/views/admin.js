@@ -1,25 +1,26 @@
 // Account and clinic administration: API tokens for everyone; clinicians and audit for admins.
 
-import { api, errorMessage } from '../api.js';
-import { signOut, state } from '../app.js';
-import { dayAndTime } from '../format.js';
+import { allPages, api, errorMessage } from '../api.js';
+import { choices, dayAndTime, labelOf } from '../format.js';
+import { signOut, state, vocabularies } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, field, select } from './forms.js';
+import { apiForm, field, select } from '../widgets.js';
 
 export async function render(main, params, newToken = null) {
   const admin = state.user.is_admin;
   document.title = `${admin ? 'Clinic admin' : 'Account'} · Tidemark`;
   const refresh = () => render(main, params);
-  const [tokens, clinicians] = await Promise.all([
+  const [tokens, clinicians, words] = await Promise.all([
     allPages('/auth/tokens'),
     admin ? allPages('/clinicians') : Promise.resolve([]),
+    vocabularies(),
   ]);
   show(main,
     h('h1', {}, admin ? 'Clinic admin' : 'Account'),
     h('p', {}, `Signed in as ${state.user.email}, ${state.user.clinic.name}.`),
     tokensSection(tokens, refresh, (token) => render(main, params, token), newToken),
-    admin ? cliniciansSection(clinicians, refresh) : null,
-    admin ? await auditSection(params) : null,
+    admin ? cliniciansSection(clinicians, words.roles, refresh) : null,
+    admin ? await auditSection(params, words) : null,
     h('section', { class: 'card' }, button('Sign out', () => signOut())));
   focusHeading(main);
 }
@@ -64,7 +65,7 @@ function tokensSection(tokens, refresh, showNew, newToken) {
     shown);
 }
 
-function cliniciansSection(clinicians, refresh) {
+function cliniciansSection(clinicians, roles, refresh) {
   const message = h('div');
   const toggle = (clinician) => button(clinician.active ? 'Deactivate' : 'Activate', async () => {
     try {
@@ -82,7 +83,7 @@ function cliniciansSection(clinicians, refresh) {
       h('tbody', {}, clinicians.map((c) => h('tr', {},
         h('th', { scope: 'row' }, c.display_name),
         h('td', {}, c.email),
-        h('td', {}, c.is_admin ? 'admin' : 'clinician'),
+        h('td', {}, labelOf(roles, c.is_admin ? 'admin' : 'clinician')),
         h('td', {}, c.active ? 'active' : 'deactivated'),
         h('td', {}, c.id === state.user.id ? '' : toggle(c)))))),
     apiForm({
@@ -107,12 +108,7 @@ function cliniciansSection(clinicians, refresh) {
     }));
 }
 
-const ACTIONS = ['', 'auth.login', 'auth.login_failed', 'patient.read', 'entries.read', 'summary.read',
-  'panel.read', 'flags.read', 'flag.resolve', 'export.patient', 'export.clinic', 'import',
-  'patient.enroll', 'entry.void', 'session.create', 'session.update', 'clinician.create',
-  'clinician.deactivate', 'token.create', 'token.revoke'];
-
-async function auditSection(params) {
+async function auditSection(params, words) {
   const action = params.get('action') || '';
   const patientId = params.get('patient_id') || '';
   const since = params.get('since') || '';
@@ -131,8 +127,8 @@ async function auditSection(params) {
   const add = (items, cursor) => {
     rows.append(...items.map((event) => h('tr', {},
       h('th', { scope: 'row' }, dayAndTime(event.at)),
-      h('td', {}, event.action),
-      h('td', {}, event.actor ? `${event.actor.role} ${event.actor.id.slice(0, 8)}` : '–'),
+      h('td', {}, labelOf(words.audit_actions, event.action)),
+      h('td', {}, event.actor ? `${labelOf(words.roles, event.actor.role)} ${event.actor.id.slice(0, 8)}` : '–'),
       h('td', {}, event.patient_id ? h('a', { href: `#/patient?id=${event.patient_id}` }, event.patient_id.slice(0, 8)) : '–'),
       h('td', {}, event.ip || ''))));
     show(more, cursor ? button('Show older', async () => {
@@ -142,7 +138,7 @@ async function auditSection(params) {
   };
   add(page.items, page.next_cursor);
   const filters = h('form', { class: 'filters' },
-    field('Action', select('action', ACTIONS.map((a) => [a, a || 'any']), action)),
+    field('Action', select('action', [['', 'any'], ...choices(words.audit_actions)], action)),
     field('Patient id', h('input', { name: 'patient_id', value: patientId })),
     field('Since', h('input', { name: 'since', type: 'date', value: since })),
     h('button', { type: 'submit' }, 'Filter'));

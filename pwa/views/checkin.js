@@ -1,23 +1,18 @@
 // One questionnaire, one question per screen; the finished check-in goes to the outbox first.
 
-import { cachedGet, flushOutbox, go, instruments, state } from '../app.js';
 import { serverNow } from '../api.js';
 import { bandOf, bandWords, daysSince, isoWithOffset, plural } from '../format.js';
+import { go } from '../nav.js';
 import * as outbox from '../outbox.js';
+import { cachedGet, flushOutbox, instruments, state, vocabularies } from '../session.js';
 import { cache } from '../store.js';
 import { alertBox, announce, button, focusHeading, h, paragraphs, show } from '../ui.js';
 
 const NOT_WATCHED = 'Your answers go to your care team, but nobody watches them around the clock. '
   + 'If you might act on these thoughts, or feel unsafe, call your emergency number now.';
 
-const CONTEXTS = [
-  ['pre_session', "Before today's session"],
-  ['post_session', 'After a session'],
-  ['routine', 'A regular check-in'],
-];
-
 export async function render(main, params) {
-  const scales = await instruments();
+  const [scales, words] = await Promise.all([instruments(), vocabularies()]);
   const instrument = scales.find((i) => i.id === params.get('instrument') && i.rater === 'self');
   if (!instrument) {
     go('#/');
@@ -34,7 +29,9 @@ export async function render(main, params) {
     crisisSeen: false,
     entryId: crypto.randomUUID(), // fixed once: a second tap on Finish queues the same entry
   };
-  const flow = { main, instrument, draft, key, recall: await recallNotice(instrument) };
+  // The contexts a patient may choose, in the words of their check-in.
+  const contexts = words.contexts.filter((c) => c.patient_label);
+  const flow = { main, instrument, draft, key, contexts, recall: await recallNotice(instrument) };
   document.title = `${instrument.name} check-in · Tidemark`;
   step(flow);
 }
@@ -118,7 +115,7 @@ function contextScreen(flow) {
   flow.recall ? h('p', { class: 'notice' }, flow.recall) : null,
   h('fieldset', {},
     h('legend', {}, 'When are you filling this in?'),
-    CONTEXTS.map(([value, label]) => h('label', { class: 'option' },
+    flow.contexts.map(({ value, patient_label: label }) => h('label', { class: 'option' },
       h('input', { type: 'radio', name: 'context', value, checked: draft.context === value }),
       h('span', {}, label)))),
   navigation(flow, null, 'Start'));

@@ -1,7 +1,7 @@
-import { api, errorMessage } from '../api.js';
-import { signOut, state } from '../app.js';
+import { errorMessage } from '../api.js';
 import { plural } from '../format.js';
 import * as outbox from '../outbox.js';
+import { signOut, state } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
 
 export async function render(main) {

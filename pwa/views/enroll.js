@@ -1,5 +1,6 @@
 import { api, errorMessage } from '../api.js';
-import { go, signedIn } from '../app.js';
+import { go } from '../nav.js';
+import { signedIn } from '../session.js';
 import { alertBox, focusHeading, h, show } from '../ui.js';
 
 export async function render(main) {

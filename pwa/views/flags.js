@@ -1,9 +1,10 @@
 // The safety-flag inbox: open flags oldest first, with the answers that raised them.
 
-import { instruments } from '../app.js';
+import { allPages } from '../api.js';
 import { dayAndTime } from '../format.js';
+import { instruments } from '../session.js';
 import { focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, field } from './forms.js';
+import { apiForm, field } from '../widgets.js';
 
 export async function render(main, params) {
   document.title = 'Safety flags · Tidemark';

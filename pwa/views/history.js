@@ -1,7 +1,7 @@
-import { cachedGet, instruments, state } from '../app.js';
+import { chart, outcomeLines } from '../chart.js';
 import { bandOf, bandWords, day, sessionLabel } from '../format.js';
-import { chart } from '../chart.js';
-import { button, focusHeading, h, show } from '../ui.js';
+import { cachedGet, instruments, state, vocabularies } from '../session.js';
+import { focusHeading, h, show } from '../ui.js';
 
 export async function render(main, params) {
   const scales = (await instruments()).filter((i) => i.rater === 'self');
@@ -10,10 +10,11 @@ export async function render(main, params) {
   const asTable = params.get('view') === 'table';
   const me = state.user.patient_id;
   const since = new Date(Date.now() - 90 * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const [summary, sessions, recent] = await Promise.all([
+  const [summary, sessions, recent, words] = await Promise.all([
     cachedGet(`/patients/${me}/summary?instrument=${instrument.id}`, `summary:${instrument.id}`),
     cachedGet(`/patients/${me}/sessions`, 'sessions'),
     cachedGet(`/patients/${me}/entries?since=${encodeURIComponent(since)}&limit=1000`, 'entries'),
+    vocabularies(),
   ]);
   document.title = `History · ${instrument.name} · Tidemark`;
   const data = summary.data;
@@ -32,16 +33,11 @@ export async function render(main, params) {
       label: `${when}: ${point.mean}, ${bandWords(band)}${point.n > 1 ? ` (average of ${point.n})` : ''}`,
     };
   });
-  const lines = [];
-  if (data && data.baseline) {
-    const rules = data.thresholds;
-    const base = data.baseline.total;
-    lines.push({ value: base, label: 'Your starting score (baseline)', kind: 'baseline' });
-    if (rules.min_baseline === null || base >= rules.min_baseline) {
-      lines.push({ value: Math.round(base * (100 - rules.response_percent)) / 100, label: 'Half your starting score (response)', kind: 'response' });
-      lines.push({ value: rules.remission_max, label: 'Remission line', kind: 'remission' });
-    }
-  }
+  const lines = outcomeLines(data, {
+    baseline: 'Your starting score (baseline)',
+    response: 'Half your starting score (response)',
+    remission: 'Remission line',
+  });
   const sessionList = (sessions.data && sessions.data.items) || [];
 
   show(main,
@@ -57,9 +53,9 @@ export async function render(main, params) {
       ? table(instrument, series, scale)
       : chart({
         title: `${instrument.name} ${scale === 'week' ? 'weekly' : 'daily'} scores`,
-        points: series, sessions: sessionList, lines, bands: instrument.bands, max: instrument.max,
+        points: series, sessions: sessionList, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max,
       }),
-    legend(lines, sessionList),
+    legend(lines, sessionList, words.treatments),
     recentList(instrument, (recent.data && recent.data.items) || []),
   );
   focusHeading(main);
@@ -81,11 +77,11 @@ function table(instrument, series, scale) {
       h('td', {}, String(p.n))))));
 }
 
-function legend(lines, sessions) {
+function legend(lines, sessions, treatments) {
   return h('section', { class: 'legend', 'aria-label': 'About the chart' },
     h('ul', {},
       lines.map((line) => h('li', { class: `key-${line.kind}` }, `${line.label}: ${line.value}`)),
-      sessions.length ? h('li', { class: 'key-session' }, `Treatment sessions are marked with a triangle. Latest: ${sessionLabel(sessions[sessions.length - 1])}.`) : null),
+      sessions.length ? h('li', { class: 'key-session' }, `Treatment sessions are marked with a triangle. Latest: ${sessionLabel(sessions[sessions.length - 1], treatments)}.`) : null),
     h('p', { class: 'hint' }, 'Shaded bands show how scores are usually described, from minimal to severe.'));
 }
 

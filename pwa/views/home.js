@@ -1,24 +1,19 @@
-import { cachedGet, currentRoute, instruments, state } from '../app.js';
-import { bandOf, bandWords, day, plural } from '../format.js';
-import * as outbox from '../outbox.js';
 import { sparkline } from '../chart.js';
+import { bandOf, bandWords, day, labelOf, plural } from '../format.js';
+import { currentRoute } from '../nav.js';
+import * as outbox from '../outbox.js';
+import { cachedGet, instruments, state, vocabularies } from '../session.js';
 import { button, focusHeading, h, show } from '../ui.js';
-
-const CONTEXT_WORDS = {
-  pre_session: "before today's session",
-  post_session: 'after your session',
-  routine: 'regular check-in',
-  baseline: 'first check-in',
-};
 
 let unsubscribe = null;
 
 export async function render(main) {
   document.title = 'Home · Tidemark';
-  const [detail, summary, scales] = await Promise.all([
+  const [detail, summary, scales, words] = await Promise.all([
     cachedGet(`/patients/${state.user.patient_id}`, 'patient'),
     cachedGet(`/patients/${state.user.patient_id}/summary?instrument=phq9`, 'summary:phq9'),
     instruments(),
+    vocabularies(),
     cachedGet(`/patients/${state.user.patient_id}/sessions`, 'sessions'),
   ]);
   const phq9 = scales.find((i) => i.id === 'phq9');
@@ -30,7 +25,7 @@ export async function render(main) {
       ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.')
       : null,
     status,
-    dueSection(detail.data),
+    dueSection(detail.data, scales, words.contexts),
     latestSection(summary.data, phq9),
     h('section', { class: 'card', 'aria-labelledby': 'start-title' },
       h('h2', { id: 'start-title' }, 'Check in'),
@@ -56,11 +51,7 @@ async function renderOutbox(section, scales) {
     section.replaceChildren();
     return;
   }
-  const describe = (item) => {
-    const instrument = scales.find((i) => i.id === item.body.instrument);
-    const name = instrument ? instrument.name : item.body.instrument;
-    return `${name} from ${day(item.body.taken_at)}`;
-  };
+  const describe = (item) => `${nameOf(scales, item.body.instrument)} from ${day(item.body.taken_at)}`;
   show(section,
     h('h2', { id: 'outbox-title' }, 'Waiting to be sent'),
     queued.length
@@ -85,7 +76,7 @@ async function renderOutbox(section, scales) {
   );
 }
 
-function dueSection(detail) {
+function dueSection(detail, scales, contexts) {
   if (!detail) return null;
   const now = new Date();
   const due = detail.due || [];
@@ -96,7 +87,7 @@ function dueSection(detail) {
     dueNow.length
       ? h('ul', { class: 'plain' }, dueNow.map((d) => h('li', {},
         h('a', { class: 'button primary', href: `#/checkin?instrument=${d.instrument}&context=${d.context}` },
-          `${d.instrument === 'gad7' ? 'GAD-7' : 'PHQ-9'}: ${CONTEXT_WORDS[d.context] || d.context}`))))
+          `${nameOf(scales, d.instrument)}: ${labelOf(contexts, d.context, 'due_label')}`))))
       : h('p', {}, next
         ? `Nothing is due. Next check-in: ${day(next.due_at)}.`
         : 'Nothing is due.'),
@@ -125,4 +116,9 @@ function latestSection(summary, phq9) {
   }
   section.append(h('p', {}, h('a', { href: '#/history' }, 'See your history')));
   return section;
+}
+
+function nameOf(scales, id) {
+  const instrument = scales.find((i) => i.id === id);
+  return instrument ? instrument.name : id;
 }

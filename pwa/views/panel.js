@@ -1,13 +1,11 @@
 // The clinician's panel: every patient, open safety flags first, then the most overdue.
 
-import { go } from '../app.js';
-import { day } from '../format.js';
+import { allPages } from '../api.js';
+import { choices, day } from '../format.js';
+import { go } from '../nav.js';
+import { instruments, vocabularies } from '../session.js';
 import { focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, changeText, field, qrImage, select, yesNo } from './forms.js';
-
-const SORTS = [['default', 'Flags, then overdue'], ['name', 'Name'], ['latest', 'Latest score'],
-  ['change', 'Change'], ['last_entry_at', 'Last check-in']];
-const INSTRUMENTS = [['phq9', 'PHQ-9'], ['gad7', 'GAD-7'], ['madrs', 'MADRS']];
+import { apiForm, changeText, enrollmentDetails, field, select, yesNo } from '../widgets.js';
 
 export async function render(main, params) {
   document.title = 'Patients · Tidemark';
@@ -15,12 +13,13 @@ export async function render(main, params) {
   const instrument = params.get('instrument') || 'phq9';
   const q = params.get('q') || '';
   const query = new URLSearchParams({ sort, instrument, ...(q ? { q } : {}) });
-  const rows = await allPages(`/patients?${query}`);
+  const [rows, scales, words] = await Promise.all([allPages(`/patients?${query}`), instruments(), vocabularies()]);
+  const names = scales.map((s) => [s.id, s.name]);
 
   const filters = h('form', { class: 'filters', role: 'search' },
     field('Name contains', h('input', { name: 'q', value: q, type: 'search' })),
-    field('Questionnaire', select('instrument', INSTRUMENTS, instrument)),
-    field('Order', select('sort', SORTS, sort)),
+    field('Questionnaire', select('instrument', names, instrument)),
+    field('Order', select('sort', choices(words.panel_sorts), sort)),
     h('button', { type: 'submit' }, 'Show'));
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -37,13 +36,13 @@ export async function render(main, params) {
       h('button', { type: 'button', onclick: () => addPatient(adding) }, 'Add a patient')),
     adding,
     filters,
-    rows.length ? table(rows, instrument) : h('p', {}, 'No patients match.'),
+    rows.length ? table(rows, names, instrument, words.outcome_unavailable) : h('p', {}, 'No patients match.'),
   );
   focusHeading(main);
 }
 
-function table(rows, instrument) {
-  const name = INSTRUMENTS.find(([id]) => id === instrument)[1];
+function table(rows, names, instrument, reasons) {
+  const [, name] = names.find(([id]) => id === instrument) || [instrument, instrument];
   return h('div', { class: 'table-scroll' }, h('table', { class: 'panel' },
     h('caption', {}, `${rows.length} patients, ${name} figures`),
     h('thead', {}, h('tr', {},
@@ -56,8 +55,8 @@ function table(rows, instrument) {
         ? h('span', { class: 'badge flag' }, `${row.open_flag_count} open`) : 'none'),
       h('td', {}, row.latest ? `${row.latest.total} (${row.latest.severity})` : '–'),
       h('td', {}, changeText(row.change, row.percent_change) || '–'),
-      h('td', {}, yesNo(row.response, row.outcome_unavailable)),
-      h('td', {}, yesNo(row.remission, row.outcome_unavailable)),
+      h('td', {}, yesNo(row.response, row.outcome_unavailable, reasons)),
+      h('td', {}, yesNo(row.remission, row.outcome_unavailable, reasons)),
       h('td', {}, row.last_entry_at ? day(row.last_entry_at) : 'never'),
       h('td', {}, String(row.sessions_count)),
       h('td', {}, row.overdue
@@ -91,12 +90,4 @@ function addPatient(container) {
   });
   show(container, h('section', { class: 'card' }, form));
   form.querySelector('input').focus();
-}
-
-export function enrollmentDetails(enrollment) {
-  return h('div', { class: 'enrollment' },
-    h('p', {}, 'Enrollment code: ', h('strong', { class: 'code' }, enrollment.code)),
-    h('p', {}, 'Link: ', h('a', { href: enrollment.url }, enrollment.url)),
-    h('p', { class: 'hint' }, `Works once, until ${day(enrollment.expires_at)}.`),
-    qrImage(enrollment.qr_svg, `QR code for the enrollment link of code ${enrollment.code}`));
 }

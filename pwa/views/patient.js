@@ -1,18 +1,12 @@
 // One patient for the clinician: outcomes and charts, sessions, entries, MADRS, schedule,
 // enrollment and exports. Prints as a one- or two-page summary.
 
-import { api, errorMessage } from '../api.js';
-import { instruments } from '../app.js';
-import { chart } from '../chart.js';
-import { TREATMENT_NAMES, bandOf, day, dayAndTime, isoWithOffset } from '../format.js';
+import { allPages, api, errorMessage } from '../api.js';
+import { chart, outcomeLines } from '../chart.js';
+import { bandOf, choices, day, dayAndTime, isoWithOffset, labelOf } from '../format.js';
+import { instruments, vocabularies } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { allPages, apiForm, changeText, field, select, yesNo } from './forms.js';
-import { enrollmentDetails } from './panel.js';
-
-const CONTEXTS = [['routine', 'Routine'], ['baseline', 'Baseline'], ['pre_session', 'Before a session'],
-  ['post_session', 'After a session']];
-const RULES = { 1: 'set by a clinician', 2: 'marked as baseline', 3: 'last before the first session', 4: 'first entry' };
-const RELIABLE = { improved: 'improved', no_change: 'no reliable change', worsened: 'worsened' };
+import { apiForm, changeText, enrollmentDetails, field, select, yesNo } from '../widgets.js';
 
 function localInput(value) {
   const date = value ? new Date(value) : new Date();
@@ -26,9 +20,10 @@ function fromLocalInput(value) {
 
 export async function render(main, params) {
   const id = params.get('id');
-  const [detail, scales, sessions, entries] = await Promise.all([
+  const [detail, scales, words, sessions, entries] = await Promise.all([
     api(`/patients/${id}`),
     instruments(),
+    vocabularies(),
     allPages(`/patients/${id}/sessions`),
     allPages(`/patients/${id}/entries`),
   ]);
@@ -52,35 +47,33 @@ export async function render(main, params) {
       patient.enrolled ? 'Enrolled.' : 'Not enrolled yet.',
     ].join('')),
     h('div', { class: 'outcomes' },
-      summaries.map((summary) => outcomeSection(summary, byId[summary.instrument], sessions))),
-    sessionsSection(id, sessions, summaries, byId, refresh),
-    entriesSection(id, entries, byId, summaries, refresh),
-    madrsSection(id, byId.madrs, refresh),
-    scheduleSection(id, detail.schedule, refresh),
+      summaries.map((summary) => outcomeSection(summary, byId[summary.instrument], sessions, words))),
+    sessionsSection(id, sessions, summaries, byId, words, refresh),
+    entriesSection(id, entries, byId, summaries, words, refresh),
+    madrsSection(id, byId.madrs, words, refresh),
+    scheduleSection(id, detail.schedule, scales.filter((s) => s.rater === 'self'), refresh),
     patient.enrolled ? null : enrollmentSection(id),
   );
   focusHeading(main);
 }
 
-function outcomeSection(summary, instrument, sessions) {
+function outcomeSection(summary, instrument, sessions, words) {
   const titleId = `outcome-${instrument.id}`;
+  const { thresholds } = summary;
+  const missing = (value) => yesNo(value, summary.outcome_unavailable, words.outcome_unavailable);
   const rows = [
-    ['Baseline', summary.baseline ? `${summary.baseline.total} (${summary.baseline.severity}), ${day(summary.baseline.taken_at)}; ${RULES[summary.baseline_rule]}` : 'none yet'],
+    ['Baseline', summary.baseline ? `${summary.baseline.total} (${summary.baseline.severity}), ${day(summary.baseline.taken_at)}; ${labelOf(words.baseline_rules, summary.baseline_rule)}` : 'none yet'],
     ['Latest', summary.latest ? `${summary.latest.total} (${summary.latest.severity}), ${day(summary.latest.taken_at)}` : 'none yet'],
     ['Change', changeText(summary.change, summary.percent_change) || 'n/a'],
-    ['Response (≥ 50 %)', yesNo(summary.response, reason(summary))],
-    [`Remission (≤ ${summary.thresholds.remission_max})`, yesNo(summary.remission, reason(summary))],
-    ['Reliable change', summary.reliable_change ? RELIABLE[summary.reliable_change] : 'n/a'],
+    [`Response (≥ ${thresholds.response_percent} %)`, missing(summary.response)],
+    [`Remission (≤ ${thresholds.remission_max})`, missing(summary.remission)],
+    ['Reliable change', summary.reliable_change ? labelOf(words.reliable_change, summary.reliable_change) : 'n/a'],
   ];
-  const lines = [];
-  if (summary.baseline) {
-    const base = summary.baseline.total;
-    lines.push({ value: base, label: 'Baseline', kind: 'baseline' });
-    if (summary.thresholds.min_baseline === null || base >= summary.thresholds.min_baseline) {
-      lines.push({ value: base / 2, label: '50 % of baseline (response)', kind: 'response' });
-      lines.push({ value: summary.thresholds.remission_max, label: 'Remission', kind: 'remission' });
-    }
-  }
+  const lines = outcomeLines(summary, {
+    baseline: 'Baseline',
+    response: `${100 - thresholds.response_percent} % of baseline (response)`,
+    remission: 'Remission',
+  });
   const points = summary.daily.map((p) => ({
     at: new Date(`${p.date}T12:00:00`), value: p.mean,
     label: `${day(p.date)}: ${p.mean}, ${bandOf(instrument, p.mean)}${p.n > 1 ? ` (average of ${p.n})` : ''}`,
@@ -89,20 +82,11 @@ function outcomeSection(summary, instrument, sessions) {
     h('h2', { id: titleId }, instrument.name),
     summary.latest
       ? [h('dl', { class: 'figures' }, rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
-        chart({ title: `${instrument.name} daily scores`, points, sessions, lines, bands: instrument.bands, max: instrument.max })]
+        chart({ title: `${instrument.name} daily scores`, points, sessions, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max })]
       : h('p', {}, 'No entries yet.'));
 }
 
-function reason(summary) {
-  if (!summary.latest) return 'no_entries';
-  if (summary.change === null) return 'no_follow_up';
-  const minimum = summary.thresholds.min_baseline;
-  if (minimum !== null && summary.baseline.total < minimum) return 'baseline_below_minimum';
-  if (summary.baseline.total === 0) return 'baseline_zero';
-  return null;
-}
-
-function sessionsSection(id, sessions, summaries, byId, refresh) {
+function sessionsSection(id, sessions, summaries, byId, words, refresh) {
   const pairs = {};
   for (const summary of summaries) {
     for (const pair of summary.sessions) {
@@ -121,16 +105,16 @@ function sessionsSection(id, sessions, summaries, byId, refresh) {
         h('th', { scope: 'col', class: 'no-print' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, sessions.map((s) => h('tr', {},
         h('th', { scope: 'row' }, dayAndTime(s.started_at)),
-        h('td', {}, TREATMENT_NAMES[s.treatment] || s.treatment),
+        h('td', {}, labelOf(words.treatments, s.treatment)),
         h('td', {}, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
         h('td', {}, describePairs(s.id)),
-        h('td', { class: 'no-print' }, button('Edit', () => sessionForm(editing, id, s, refresh), { 'aria-label': `Edit the session of ${dayAndTime(s.started_at)}` }))))))) : h('p', {}, 'No sessions yet.'),
+        h('td', { class: 'no-print' }, button('Edit', () => sessionForm(editing, id, s, words.treatments, refresh), { 'aria-label': `Edit the session of ${dayAndTime(s.started_at)}` }))))))) : h('p', {}, 'No sessions yet.'),
     h('p', { class: 'hint' }, 'Pairs less than the recall window apart (14 days for PHQ-9 and GAD-7) are marked as overlapping recall.'),
-    h('div', { class: 'no-print' }, button('Add a session', () => sessionForm(editing, id, null, refresh))),
+    h('div', { class: 'no-print' }, button('Add a session', () => sessionForm(editing, id, null, words.treatments, refresh))),
     editing);
 }
 
-function sessionForm(container, id, session, refresh) {
+function sessionForm(container, id, session, treatments, refresh) {
   const form = apiForm({
     method: session ? 'PATCH' : 'POST',
     path: session ? `/patients/${id}/sessions/${session.id}` : `/patients/${id}/sessions`,
@@ -149,7 +133,7 @@ function sessionForm(container, id, session, refresh) {
     children: [
       h('h3', {}, session ? 'Edit session' : 'Add a session'),
       field('Start', h('input', { name: 'started_at', type: 'datetime-local', value: localInput(session && session.started_at), required: true })),
-      field('Treatment', select('treatment', Object.entries(TREATMENT_NAMES), session ? session.treatment : 'ketamine_iv')),
+      field('Treatment', select('treatment', choices(treatments), session ? session.treatment : treatments[0].value)),
       field('Dose in mg (optional)', h('input', { name: 'dose_mg', type: 'number', min: 0, step: 'any', inputmode: 'decimal', value: session && session.dose_mg !== null ? session.dose_mg : '' })),
       field('Notes (optional)', h('textarea', { name: 'notes', rows: 2, maxlength: 2000 }, session && session.notes ? session.notes : '')),
     ],
@@ -158,7 +142,7 @@ function sessionForm(container, id, session, refresh) {
   form.querySelector('input').focus();
 }
 
-function entriesSection(id, entries, byId, summaries, refresh) {
+function entriesSection(id, entries, byId, summaries, words, refresh) {
   const baselines = Object.fromEntries(summaries.map((s) => [s.instrument, s.baseline_rule === 1 && s.baseline ? s.baseline.id : null]));
   const message = h('div');
   const all = [...entries].reverse();
@@ -183,7 +167,7 @@ function entriesSection(id, entries, byId, summaries, refresh) {
         return h('tr', { class: entry.voided ? 'voided' : null },
           h('th', { scope: 'row' }, dayAndTime(entry.taken_at)),
           h('td', {}, instrument ? instrument.name : entry.instrument),
-          h('td', {}, (CONTEXTS.find(([v]) => v === entry.context) || [null, entry.context])[1]),
+          h('td', {}, labelOf(words.contexts, entry.context)),
           h('td', {}, `${entry.total} (${entry.severity})${entry.prorated ? ', prorated' : ''}`),
           h('td', {}, entry.flags.length ? h('span', { class: 'badge flag' }, 'item 9 / suicidal thoughts') : ''),
           h('td', {}, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
@@ -209,7 +193,7 @@ function entriesSection(id, entries, byId, summaries, refresh) {
       : null);
 }
 
-function madrsSection(id, madrs, refresh) {
+function madrsSection(id, madrs, words, refresh) {
   if (!madrs) return null;
   return h('section', { class: 'card no-print', 'aria-labelledby': 'madrs-title' },
     h('h2', { id: 'madrs-title' }, 'Enter a MADRS rating'),
@@ -233,13 +217,13 @@ function madrsSection(id, madrs, refresh) {
         h('div', { class: 'grid' }, madrs.items.map((item) => field(item.text,
           select(item.id, madrs.options.map((o) => [o.value, o.label]), 0)))),
         field('Rated at', h('input', { name: 'taken_at', type: 'datetime-local', value: localInput(), required: true })),
-        field('Context', select('context', CONTEXTS, 'routine')),
+        field('Context', select('context', choices(words.contexts), 'routine')),
         field('Note (optional)', h('textarea', { name: 'note', rows: 2, maxlength: 2000 })),
       ],
     }));
 }
 
-function scheduleSection(id, schedule, refresh) {
+function scheduleSection(id, schedule, selfRated, refresh) {
   const every = (instrument) => (schedule.instruments.find((i) => i.instrument === instrument) || {}).every_days;
   const row = (instrument, label) => h('div', { class: 'inline' },
     h('input', { type: 'checkbox', id: `use-${instrument}`, name: `use-${instrument}`, checked: Boolean(every(instrument)) }),
@@ -254,14 +238,14 @@ function scheduleSection(id, schedule, refresh) {
       path: `/patients/${id}/schedule`,
       submitLabel: 'Save schedule',
       build: (data) => ({
-        instruments: ['phq9', 'gad7'].filter((i) => data.get(`use-${i}`)).map((i) => ({
+        instruments: selfRated.map((s) => s.id).filter((i) => data.get(`use-${i}`)).map((i) => ({
           instrument: i, every_days: Number(data.get(`every-${i}`)),
         })),
         pre_session: Boolean(data.get('pre_session')),
       }),
       done: refresh,
       children: [
-        h('fieldset', {}, h('legend', {}, 'Routine check-ins, every'), row('phq9', 'PHQ-9'), row('gad7', 'GAD-7')),
+        h('fieldset', {}, h('legend', {}, 'Routine check-ins, every'), selfRated.map((s) => row(s.id, s.name))),
         h('div', { class: 'inline' },
           h('input', { type: 'checkbox', id: 'pre_session', name: 'pre_session', checked: schedule.pre_session }),
           h('label', { for: 'pre_session' }, 'A PHQ-9 before each session, on session days')),

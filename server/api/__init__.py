@@ -19,7 +19,19 @@ def documented_errors(blp, *codes: int):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, auth, clinic, entries, exports, flags, meta, outcomes, patients, sessions
+    from . import (
+        admin,
+        auth,
+        clinic,
+        entries,
+        exports,
+        flags,
+        meta,
+        outcomes,
+        patients,
+        sessions,
+        vocabularies,
+    )
 
     api.init_app(app)
     api.spec.components.security_scheme(
@@ -37,6 +49,7 @@ def register_blueprints(app: Flask) -> None:
         outcomes,
         flags,
         exports,
+        vocabularies,
     ):
         api.register_blueprint(module.blp)
     app.register_blueprint(meta.probes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -65,6 +66,14 @@ UPDATE_SERVICE_WORKER = """async () => {
     }));
   }
   return worker.scriptURL;
+}"""
+
+# Marks this page (a reload forgets it) and notes when a new service worker takes it over.
+MARK_PAGE = """() => {
+  window.marked = true;
+  window.tookOver = new Promise((resolve) => {
+    navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true });
+  });
 }"""
 
 # ---------------------------------------------------------------- helpers
@@ -139,6 +148,14 @@ def is_entries_post(response) -> bool:
     )
 
 
+def wait_for(condition, page: Page, timeout: float = 10.0) -> None:
+    """Let Playwright run its handlers (routes, events) until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        page.wait_for_timeout(20)
+
+
 def png_size(body: bytes) -> tuple[int, int]:
     """Width and height from a PNG's IHDR chunk, which always comes first."""
     assert body[:8] == PNG_SIGNATURE, "not a PNG"
@@ -208,6 +225,35 @@ def test_a_new_shell_version_replaces_the_old_shell_cache(world, page, monkeypat
     cached = page.evaluate(CACHED_URLS)
     assert list(cached) == ["tidemark-shell-0123456789ab"]
     assert "/app.js" in cached["tidemark-shell-0123456789ab"]
+
+
+def test_a_new_version_taking_over_loads_the_next_screen_afresh_so_versions_never_mix(
+    world, page, monkeypatch
+):
+    sign_in(page)
+    wait_until_controlled(page)
+    page.reload()  # controlled from the start, as an installed app is
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Alice A")
+    page.evaluate(MARK_PAGE)
+    monkeypatch.setattr("server.web.shell_version", lambda: "0123456789ab")
+
+    page.evaluate(UPDATE_SERVICE_WORKER)
+    page.evaluate("window.tookOver")
+    assert page.evaluate("window.marked") is True  # nothing reloads while a screen is in use
+    page.get_by_role("link", name="History").click()
+
+    expect(page.get_by_role("heading", name="Your history")).to_be_visible()
+    assert page.evaluate("window.marked") is None  # a fresh page: all of it the new version
+
+
+def test_the_first_install_taking_over_reloads_nothing(world, page):
+    sign_in(page)
+    page.evaluate(MARK_PAGE)
+    wait_until_controlled(page)
+    page.get_by_role("link", name="History").click()
+
+    expect(page.get_by_role("heading", name="Your history")).to_be_visible()
+    assert page.evaluate("window.marked") is True
 
 
 # ---------------------------------------------------------------- the outbox
@@ -361,6 +407,33 @@ def test_losing_the_answer_to_a_stored_check_in_never_stores_it_twice(world, pag
     expect(waiting_section(page)).to_have_count(0)
     assert read_store(page, "outbox") == []
     assert [entry["id"] for entry in entries_of(world)] == [queued["id"]]
+
+
+def test_coming_back_online_sends_even_while_an_earlier_send_is_still_failing(world, page, context):
+    """A send that hangs on a bad network, then fails, does not swallow the reconnect's send."""
+    sign_in(page)
+    held = []
+
+    def hold_the_first_send(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)  # the first send hangs ...
+        else:
+            route.continue_()
+
+    page.route(ENTRIES, hold_the_first_send)
+    complete_phq9(page)
+    expect(done_status(page)).to_have_text("Sending…")
+    wait_for(lambda: held, page)
+    context.set_offline(True)
+    expect(page.get_by_text("Offline", exact=True)).to_be_visible()
+    context.set_offline(False)
+    # The `online` handler has run (it hides the banner, then asks the outbox to send) ...
+    expect(page.get_by_text("Offline", exact=True)).to_be_hidden()
+    held[0].abort("internetdisconnected")  # ... and only then does the first send fail.
+
+    expect(page.locator("#live")).to_have_text("1 saved check-in sent.")
+    assert read_store(page, "outbox") == []
+    assert len(entries_of(world)) == 1
 
 
 # ---------------------------------------------------------------- sign-out

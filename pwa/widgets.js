@@ -1,7 +1,9 @@
-// Shared pieces of the clinician's forms and tables.
+// Shared pieces of the clinician's screens: labelled fields, forms that call the API, the
+// yes/no/n-a badges, change from baseline, the enrollment code.
 
-import { api, errorMessage } from '../api.js';
-import { alertBox, announce, h, show } from '../ui.js';
+import { api, errorMessage } from './api.js';
+import { day, labelOf } from './format.js';
+import { alertBox, announce, h, show } from './ui.js';
 
 let counter = 0;
 
@@ -53,30 +55,12 @@ export function apiForm({ method = 'POST', path, build, done, submitLabel, child
   return form;
 }
 
-/** Every page of a list endpoint. */
-export async function allPages(path) {
-  const items = [];
-  let cursor = null;
-  do {
-    const joiner = path.includes('?') ? '&' : '?';
-    const answer = await api(`${path}${joiner}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    items.push(...answer.items);
-    cursor = answer.next_cursor;
-  } while (cursor);
-  return items;
-}
-
-export const UNAVAILABLE = {
-  no_entries: 'n/a: no check-ins yet',
-  no_follow_up: 'n/a: no follow-up yet',
-  baseline_below_minimum: 'n/a: baseline below 10',
-  baseline_zero: 'n/a: baseline is 0',
-};
-
-export function yesNo(value, reason) {
+/** A response or remission badge; null says why, in the words of `reasons` (the
+ * outcome_unavailable vocabulary) for the API's `outcome_unavailable`. */
+export function yesNo(value, reason, reasons) {
   if (value === true) return h('span', { class: 'badge yes' }, 'yes');
   if (value === false) return h('span', { class: 'badge no' }, 'no');
-  return h('span', { class: 'badge na' }, UNAVAILABLE[reason] || 'n/a');
+  return h('span', { class: 'badge na' }, reason ? labelOf(reasons, reason) : 'n/a');
 }
 
 export function qrImage(svg, label) {
@@ -88,4 +72,13 @@ export function changeText(change, percent) {
   if (change === null || change === undefined) return null;
   const sign = change > 0 ? '−' : change < 0 ? '+' : '';
   return `${sign}${Math.abs(change)} points${percent === null || percent === undefined ? '' : ` (${percent} %)`}`;
+}
+
+/** A new enrollment code: the code, its link and QR code, and until when it works. */
+export function enrollmentDetails(enrollment) {
+  return h('div', { class: 'enrollment' },
+    h('p', {}, 'Enrollment code: ', h('strong', { class: 'code' }, enrollment.code)),
+    h('p', {}, 'Link: ', h('a', { href: enrollment.url }, enrollment.url)),
+    h('p', { class: 'hint' }, `Works once, until ${day(enrollment.expires_at)}.`),
+    qrImage(enrollment.qr_svg, `QR code for the enrollment link of code ${enrollment.code}`));
 }

@@ -1,0 +1,146 @@
+// Who is signed in on this phone, and what the phone keeps for them: the session, the
+// offline copies of API answers (instruments, the patient's own data) and the outbox's sends.
+
+import { api, ApiError, NetworkError, hasCsrf, setCsrf } from './api.js';
+import { go } from './nav.js';
+import * as outbox from './outbox.js';
+import { cache, clear } from './store.js';
+import { announce } from './ui.js';
+
+export const state = {
+  user: null,
+  instruments: null,
+  vocabularies: null,
+};
+
+/** Ask the server who is signed in; offline, the last signed-in user of this phone. */
+export async function loadSession() {
+  try {
+    const answer = await api('/auth/me');
+    setCsrf(answer.csrf_token);
+    state.user = answer.user;
+    await cache.set('me', answer.user);
+  } catch (error) {
+    if (unreachable(error)) {
+      state.user = (await cache.get('me')) || null;
+    } else if (error instanceof ApiError && error.status === 401) {
+      state.user = null;
+    } else {
+      throw error;
+    }
+  }
+}
+
+export async function signedIn(answer) {
+  setCsrf(answer.csrf_token);
+  const previous = await cache.get('me');
+  if (previous && previous.id !== answer.user.id) {
+    await cache.clear(); // never show one person's saved data to another
+  }
+  clearDrafts();
+  state.user = answer.user;
+  await cache.set('me', answer.user);
+  if (location.search) history.replaceState(null, '', `${location.pathname}#/`);
+  flushOutbox();
+}
+
+/** Sign out on the server, then remove this person's data from the phone. Throws if the
+ * server could not be reached or refused, so that nothing is removed while still signed in. */
+export async function signOut() {
+  try {
+    await api('/auth/logout', { method: 'POST' });
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
+  }
+  const patientId = state.user && state.user.patient_id;
+  state.user = null;
+  setCsrf(null);
+  clearDrafts();
+  await clear('cache');
+  if (patientId) await outbox.discardAll(patientId);
+  go('#/signin');
+}
+
+/** The server no longer knows this session: keep unsent check-ins, ask to sign in again. */
+export async function sessionEnded() {
+  state.user = null;
+  setCsrf(null);
+  await cache.clear();
+  go('#/signin?expired=1');
+}
+
+function clearDrafts() {
+  for (const key of Object.keys(sessionStorage)) {
+    if (key.startsWith('tidemark-draft-')) sessionStorage.removeItem(key);
+  }
+}
+
+/** The questionnaires, from the API when online, else from this phone's copy. */
+export const instruments = () => kept('instruments', '/instruments', (answer) => answer.items);
+
+/** The labels of the API's values (contexts, treatments, sorts ...), kept like instruments. */
+export const vocabularies = () => kept('vocabularies', '/vocabularies', (answer) => answer);
+
+/** What the app reads once per load: from the API, else from this phone's copy. */
+async function kept(name, path, pick) {
+  if (state[name]) return state[name];
+  try {
+    state[name] = pick(await api(path));
+    await cache.set(name, state[name]);
+  } catch (error) {
+    if (!unreachable(error)) throw error;
+    const saved = await cache.get(name);
+    if (!saved) throw error;
+    state[name] = saved;
+  }
+  return state[name];
+}
+
+/** GET from the API and keep a copy; offline, answer the copy. */
+export async function cachedGet(path, key = path) {
+  try {
+    const answer = await api(path);
+    await cache.set(key, answer);
+    return { data: answer, fromCache: false };
+  } catch (error) {
+    if (!unreachable(error)) throw error;
+    return { data: await cache.get(key), fromCache: true };
+  }
+}
+
+/** Offline, or the server (or a proxy before it) failing: use what the phone has. */
+function unreachable(error) {
+  return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
+}
+
+/** Send the signed-in patient's queued check-ins; resolves to the outbox's result, or null. */
+export async function flushOutbox() {
+  if (!state.user || state.user.role !== 'patient') return null;
+  if (!hasCsrf()) {
+    // Opened offline: the session's CSRF token comes with /auth/me once we are online.
+    await loadSession();
+    if (!state.user || !hasCsrf()) return null;
+  }
+  const result = await outbox.flush(state.user.patient_id);
+  if (result.sent.length) announce(`${result.sent.length} saved check-in${result.sent.length > 1 ? 's' : ''} sent.`);
+  if (result.needsSignIn && navigator.onLine) {
+    // The session ended while check-ins waited: they stay queued for after sign-in.
+    const still = await api('/auth/me').catch((error) => error);
+    if (still instanceof ApiError && still.status === 401) await sessionEnded();
+  }
+  return result;
+}
+
+/** Show the network state, and send what waits whenever the phone is back online or the app
+ * comes back to the screen; the screen stays as it is (a half-typed form is kept). */
+export function watchConnection() {
+  const showNetwork = () => {
+    document.getElementById('network').hidden = navigator.onLine;
+  };
+  showNetwork();
+  window.addEventListener('online', () => { showNetwork(); flushOutbox(); });
+  window.addEventListener('offline', showNetwork);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') flushOutbox();
+  });
+}

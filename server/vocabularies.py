@@ -1,0 +1,144 @@
+"""The words for each value the API speaks in, served at GET /api/v1/vocabularies.
+
+The values are the lists the server validates and computes with, imported, never copied;
+this module adds only their labels, and refuses at import a value that has none. The PWA
+shows these labels and keeps no list of its own.
+"""
+
+from __future__ import annotations
+
+from .instruments import MADRS_REMISSION_CHOICES
+from .outcomes import BASELINE_CONTEXT, BEFORE_FIRST_SESSION, EXPLICIT, FIRST_ENTRY
+from .panel import SORTS
+from .schemas import CONTEXTS, TREATMENTS
+
+# Why response and remission are null (outcomes.why_no_outcome), as the panel and the
+# summary's `outcome_unavailable` name it.
+OUTCOME_UNAVAILABLE = ("no_entries", "no_follow_up", "baseline_below_minimum", "baseline_zero")
+
+ROLES = ("clinician", "admin", "patient")  # an admin is a clinician with `is_admin`
+
+RELIABLE_CHANGE = ("improved", "no_change", "worsened")
+
+# Every action the server writes to the audit log (tests check the code writes no other).
+AUDIT_ACTIONS = (
+    "auth.login",
+    "auth.login_failed",
+    "auth.logout",
+    "patient.read",
+    "entries.read",
+    "entry.read",
+    "summary.read",
+    "panel.read",
+    "schedule.read",
+    "sessions.read",
+    "session.read",
+    "flags.read",
+    "flag.resolve",
+    "export.patient",
+    "export.clinic",
+    "import",
+    "patient.create",
+    "patient.update",
+    "patient.enroll",
+    "patient.enrollment_reissued",
+    "entry.create",
+    "entry.void",
+    "baseline.set",
+    "baseline.clear",
+    "schedule.update",
+    "session.create",
+    "session.update",
+    "clinic.update",
+    "clinician.create",
+    "clinician.deactivate",
+    "clinician.activate",
+    "token.create",
+    "token.revoke",
+)
+
+
+def labelled(values, labels: dict, **extra: dict) -> list[dict]:
+    """[{"value", "label", ...extra}] in the order of `values`; every value needs a label."""
+    if set(labels) != set(values):
+        raise ValueError(f"Labels do not match the values: {sorted(set(labels) ^ set(values))}")
+    return [
+        {"value": value, "label": labels[value]}
+        | {name: words.get(value) for name, words in extra.items()}
+        for value in values
+    ]
+
+
+VOCABULARIES = {
+    # `patient_label`: the check-in's choices (a patient never chooses "baseline");
+    # `due_label`: how the patient's home screen names a check-in that is due.
+    "contexts": labelled(
+        CONTEXTS,
+        {
+            "routine": "Routine",
+            "baseline": "Baseline",
+            "pre_session": "Before a session",
+            "post_session": "After a session",
+        },
+        patient_label={
+            "pre_session": "Before today's session",
+            "post_session": "After a session",
+            "routine": "A regular check-in",
+        },
+        due_label={
+            "pre_session": "before today's session",
+            "post_session": "after your session",
+            "routine": "regular check-in",
+            "baseline": "first check-in",
+        },
+    ),
+    "treatments": labelled(
+        TREATMENTS,
+        {
+            "ketamine_iv": "Ketamine infusion",
+            "ketamine_im": "Ketamine injection",
+            "esketamine_nasal": "Esketamine nasal spray",
+            "other": "Treatment session",
+        },
+    ),
+    # As the clinic admin's tables show them: "admin" in the Role column, "clinician" or
+    # "patient" before an actor's id in the audit log.
+    "roles": labelled(ROLES, {"clinician": "clinician", "admin": "admin", "patient": "patient"}),
+    "panel_sorts": labelled(
+        SORTS,
+        {
+            "default": "Flags, then overdue",
+            "name": "Name",
+            "latest": "Latest score",
+            "change": "Change",
+            "last_entry_at": "Last check-in",
+        },
+    ),
+    "madrs_remission_choices": labelled(
+        MADRS_REMISSION_CHOICES,
+        {12: "12 or less (esketamine trials)", 10: "10 or less (KetECT)"},
+    ),
+    "baseline_rules": labelled(
+        (EXPLICIT, BASELINE_CONTEXT, BEFORE_FIRST_SESSION, FIRST_ENTRY),
+        {
+            EXPLICIT: "set by a clinician",
+            BASELINE_CONTEXT: "marked as baseline",
+            BEFORE_FIRST_SESSION: "last before the first session",
+            FIRST_ENTRY: "first entry",
+        },
+    ),
+    "outcome_unavailable": labelled(
+        OUTCOME_UNAVAILABLE,
+        {
+            "no_entries": "n/a: no check-ins yet",
+            "no_follow_up": "n/a: no follow-up yet",
+            "baseline_below_minimum": "n/a: baseline below 10",
+            "baseline_zero": "n/a: baseline is 0",
+        },
+    ),
+    "reliable_change": labelled(
+        RELIABLE_CHANGE,
+        {"improved": "improved", "no_change": "no reliable change", "worsened": "worsened"},
+    ),
+    "audit_actions": labelled(AUDIT_ACTIONS, {action: action for action in AUDIT_ACTIONS}),
+}
