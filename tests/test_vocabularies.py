@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from marshmallow import validate
 
-from server import importer, schemas
+from server.api import schemas
+from server.domain import vocabularies as vocabulary_module
+from server.services import importer
 from tests.conftest import World, entry_body
 
 SERVER = Path(__file__).resolve().parents[1] / "server"
@@ -94,8 +96,8 @@ def test_every_value_the_api_accepts_is_in_its_vocabulary_and_nothing_else(
 
 
 def test_contexts_and_treatments_come_from_the_constants_the_server_validates_with(app):
-    assert values(app, "contexts") == list(schemas.CONTEXTS)
-    assert values(app, "treatments") == list(schemas.TREATMENTS)
+    assert values(app, "contexts") == list(vocabulary_module.CONTEXTS)
+    assert values(app, "treatments") == list(vocabulary_module.TREATMENTS)
 
 
 def test_every_action_the_server_audits_is_in_the_vocabulary(app):

@@ -10,10 +10,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from .. import access
 from ..domain.crisis import crisis_text_of
-from ..domain.instruments import INSTRUMENTS, ScoringError, score
+from ..domain.instruments import INSTRUMENTS, MADRS_REMISSION_CHOICES, ScoringError, score
+from ..domain.vocabularies import CONTEXTS, SORTS, TREATMENTS
 
-CONTEXTS = ("baseline", "pre_session", "post_session", "routine")
-TREATMENTS = ("ketamine_iv", "ketamine_im", "esketamine_nasal", "other")
 TIMEZONES = frozenset(available_timezones())
 
 
@@ -599,7 +598,7 @@ class PanelQuery(ListQuery):
     instrument = fields.String(load_default="phq9", validate=validate.OneOf(sorted(INSTRUMENTS)))
     sort = fields.String(
         load_default="default",
-        validate=validate.OneOf(["default", "name", "latest", "change", "last_entry_at"]),
+        validate=validate.OneOf(SORTS),
     )
     q = fields.String(validate=validate.Length(min=1, max=200))
 
@@ -630,7 +629,9 @@ class ClinicOut(Schema):
 class ClinicPatch(PatchSchema):
     timezone = Timezone()
     crisis_text = fields.String(allow_none=True, validate=validate.Length(min=1, max=4000))
-    madrs_remission_max = fields.Integer(strict=True, validate=validate.OneOf([12, 10]))
+    madrs_remission_max = fields.Integer(
+        strict=True, validate=validate.OneOf(MADRS_REMISSION_CHOICES)
+    )
 
 
 # ---------------------------------------------------------------- import and audit

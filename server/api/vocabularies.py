@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..vocabularies import VOCABULARIES
+from ..domain.vocabularies import VOCABULARIES
 
 blp = Blueprint(
     "vocabularies", __name__, url_prefix="/api/v1", description="Labels for the API's values"

@@ -14,8 +14,6 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from sqlalchemy import select
 
 from ..api.schemas import (
-    CONTEXTS,
-    TREATMENTS,
     Id,
     ScheduleSchema,
     StrictBoolean,
@@ -29,6 +27,7 @@ from ..data.extensions import db
 from ..data.models import BaselineChoice, Entry, Flag, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
 from ..domain.instruments import INSTRUMENTS, ScoringError, score
+from ..domain.vocabularies import CONTEXTS, TREATMENTS
 from . import audit
 from . import exports as export
 from .entries import request_hash

@@ -131,9 +131,6 @@ class PanelRow:
         return max(overdue, default=timedelta(0))
 
 
-SORTS = ("default", "name", "latest", "change", "last_entry_at")
-
-
 def panel_rows(
     clinic_id: str, instrument: str = "phq9", query: str | None = None, sort: str = "default"
 ) -> list[PanelRow]:

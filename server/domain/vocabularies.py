@@ -1,16 +1,20 @@
 """The words for each value the API speaks in, served at GET /api/v1/vocabularies.
 
-The values are the lists the server validates and computes with, imported, never copied;
-this module adds only their labels, and refuses at import a value that has none. The PWA
-shows these labels and keeps no list of its own.
+The values are the lists the server validates and computes with, defined once, here (or in
+instruments.py and outcomes.py), with their labels; a value without a label is refused at
+import. The PWA shows these labels and keeps no list of its own.
 """
 
 from __future__ import annotations
 
 from .instruments import MADRS_REMISSION_CHOICES
 from .outcomes import BASELINE_CONTEXT, BEFORE_FIRST_SESSION, EXPLICIT, FIRST_ENTRY
-from .panel import SORTS
-from .schemas import CONTEXTS, TREATMENTS
+
+# The values themselves: the schemas, the importer, the panel and the database's check
+# constraints use these (the constraints are written out in the migrations, checked by tests).
+CONTEXTS = ("baseline", "pre_session", "post_session", "routine")
+TREATMENTS = ("ketamine_iv", "ketamine_im", "esketamine_nasal", "other")
+SORTS = ("default", "name", "latest", "change", "last_entry_at")
 
 # Why response and remission are null (outcomes.why_no_outcome), as the panel and the
 # summary's `outcome_unavailable` name it.
