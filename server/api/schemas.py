@@ -112,13 +112,6 @@ class Text(fields.String):
 # ---------------------------------------------------------------- errors and envelopes
 
 
-class ErrorSchema(Schema):
-    code = fields.Integer(required=True)
-    status = fields.String(required=True)
-    message = fields.String()
-    errors = fields.Dict()
-
-
 class NoBody(StrictSchema):
     """For actions that take no body: none is needed, and any field sent is a 422."""
 
@@ -634,11 +627,6 @@ class ImportCounts(Schema):
     entries = fields.Integer(required=True)
     sessions = fields.Integer(required=True)
     flags = fields.Integer(required=True)
-
-
-class Actor(Schema):
-    id = fields.String(required=True)
-    role = fields.String(allow_none=True, required=True)
 
 
 class AuditOut(Schema):
