@@ -188,3 +188,40 @@ def test_resolving_a_resolved_flag_is_a_409_with_its_message(world, clinician):
         "status": "Conflict",
         "message": "This flag is already resolved.",
     }
+
+
+def test_the_summary_and_the_panel_give_the_same_reason_for_a_missing_outcome(app, world):
+    clinician = world.as_clinician_x()
+    with database(app):
+        ids = {
+            name: make_patient(world.clinic_x, name, enrolled=False).id
+            for name in ("None", "One", "Low", "Good", "Post")
+        }
+
+    def enter(name, answers, taken_at, context="routine"):
+        body = entry_body(answers=answers, taken_at=taken_at, context=context)
+        response = clinician.post(f"{PATIENTS}/{ids[name]}/entries", json=body)
+        assert response.status_code == 201, response.json
+
+    enter("One", [2, 2, 2, 2, 2, 2, 2, 2, 0], "2026-01-01T09:00:00+00:00")
+    enter("Low", [1, 1, 1, 1, 1, 0, 0, 0, 0], "2026-01-01T09:00:00+00:00")
+    enter("Low", [1, 0, 0, 0, 0, 0, 0, 0, 0], "2026-01-15T09:00:00+00:00")
+    enter("Good", [2, 2, 2, 2, 2, 2, 2, 2, 0], "2026-01-01T09:00:00+00:00")
+    enter("Good", [1, 1, 1, 0, 0, 0, 0, 0, 0], "2026-01-15T09:00:00+00:00")
+    enter("Post", [1, 1, 1, 0, 0, 0, 0, 0, 0], "2026-01-15T09:00:00+00:00", "post_session")
+
+    rows = clinician.get(PATIENTS, query_string={"limit": 1000}).json["items"]
+    panel = {row["patient"]["id"]: row["outcome_unavailable"] for row in rows}
+    summary = {
+        pid: clinician.get(f"{PATIENTS}/{pid}/summary").json["outcome_unavailable"]
+        for pid in ids.values()
+    }
+
+    assert summary == {pid: panel[pid] for pid in ids.values()}
+    assert summary == {
+        ids["None"]: "no_entries",
+        ids["One"]: "no_follow_up",
+        ids["Low"]: "baseline_below_minimum",
+        ids["Good"]: None,
+        ids["Post"]: "no_follow_up",
+    }

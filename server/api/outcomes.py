@@ -74,6 +74,7 @@ class Summary(MethodView):
             "response": summary.response,
             "remission": summary.remission,
             "reliable_change": summary.reliable_change,
+            "outcome_unavailable": summary.outcome_unavailable,
             "thresholds": summary.thresholds,
             "daily": summary.daily,
             "weekly": summary.weekly,

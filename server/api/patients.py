@@ -145,20 +145,12 @@ def panel_row_out(row: panel.PanelRow) -> dict:
 
 
 def _why_no_outcome(row: panel.PanelRow) -> str | None:
-    """Why response and remission are null, in words a clinician can show as "n/a"."""
     snapshot = row.snapshot
-    if snapshot is None:
-        return "no_entries"
-    if snapshot.response is not None or snapshot.remission is not None:
-        return None
-    if snapshot.change is None:
-        return "no_follow_up"
-    rules = INSTRUMENTS[row.instrument].outcome
-    if rules.min_baseline is not None and snapshot.baseline_total < rules.min_baseline:
-        return "baseline_below_minimum"
-    if snapshot.baseline_total == 0:
-        return "baseline_zero"
-    return None
+    return outcomes.why_no_outcome(
+        snapshot,
+        snapshot.baseline_total if snapshot is not None else None,
+        INSTRUMENTS[row.instrument].outcome.min_baseline,
+    )
 
 
 @blp.route("")

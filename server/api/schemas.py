@@ -529,6 +529,11 @@ class SummaryOut(Schema):
     response = fields.Boolean(allow_none=True, required=True)
     remission = fields.Boolean(allow_none=True, required=True)
     reliable_change = fields.String(allow_none=True, required=True)
+    outcome_unavailable = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Why response/remission are null, as in the panel's rows."},
+    )
     thresholds = fields.Nested(Thresholds, required=True)
     daily = fields.List(fields.Nested(DailyPoint), required=True)
     weekly = fields.List(fields.Nested(WeeklyPoint), required=True)

@@ -195,6 +195,33 @@ class Summary:
     def reliable_change(self):
         return self.comparison.reliable_change
 
+    @property
+    def outcome_unavailable(self) -> str | None:
+        return why_no_outcome(
+            self.comparison if self.latest is not None else None,
+            self.baseline.total if self.baseline is not None else None,
+            self.thresholds["min_baseline"],
+        )
+
+
+def why_no_outcome(outcome, baseline_total: float | None, min_baseline: int | None) -> str | None:
+    """Why response and remission are null, in words a clinician can show as "n/a".
+
+    `outcome` has change, response and remission (a Comparison, or the panel's snapshot), or
+    is None when the patient has no entries of the instrument.
+    """
+    if outcome is None:
+        return "no_entries"
+    if outcome.response is not None or outcome.remission is not None:
+        return None
+    if outcome.change is None:
+        return "no_follow_up"
+    if min_baseline is not None and baseline_total < min_baseline:
+        return "baseline_below_minimum"
+    if baseline_total == 0:
+        return "baseline_zero"
+    return None
+
 
 def thresholds(instrument: Instrument, remission_max: int) -> dict:
     rules = instrument.outcome
