@@ -12,7 +12,6 @@ from ..domain.instruments import INSTRUMENTS
 from ..services import audit
 from ..services.panel import refresh_snapshots, remission_max_for
 from . import documented_errors
-from .flags import flag_out
 from .schemas import BaselineIn, BaselineOut, NoBody, SummaryOut, SummaryQuery
 
 blp = Blueprint("outcomes", __name__, url_prefix="/api/v1/patients", description="Outcomes")
@@ -79,7 +78,7 @@ class Summary(MethodView):
             "daily": summary.daily,
             "weekly": summary.weekly,
             "sessions": summary.sessions,
-            "open_flags": [flag_out(flag) for flag in open_flags],
+            "open_flags": open_flags,
         }
 
 
