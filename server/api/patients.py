@@ -1,20 +1,15 @@
 """Patients, their enrollment codes and their check-in schedules."""
 
-from datetime import UTC, datetime
-
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from flask_smorest import Blueprint
 
 from .. import access
 from ..data.extensions import db
-from ..data.models import Entry, Patient, TreatmentSession
-from ..domain import outcomes, schedule
+from ..domain import outcomes
 from ..domain.instruments import INSTRUMENTS
 from ..domain.times import utc
-from ..services import audit, enrollment, panel
+from ..services import audit, panel, patients
 from ..services.pagination import offset_cursor, offset_from_cursor
 from . import documented_errors
 from .schemas import (
@@ -34,62 +29,6 @@ from .schemas import (
 blp = Blueprint("patients", __name__, url_prefix="/api/v1/patients", description="Patients")
 
 PanelList = envelope(PanelRowOut, "PanelList")
-
-EXTERNAL_ID_TAKEN = {"json": {"external_id": ["Already used by another patient of this clinic."]}}
-
-
-def patient_out(patient: Patient) -> dict:
-    return {
-        "id": patient.id,
-        "display_name": patient.display_name,
-        "external_id": patient.external_id,
-        "timezone": patient.timezone,
-        "enrolled": patient.account is not None,
-        "created_at": patient.created_at,
-    }
-
-
-def due_for(patient: Patient) -> list[schedule.Due]:
-    """What is due for the patient now, from their schedule, entries and sessions."""
-    last_taken = dict(
-        db.session.execute(
-            db.select(Entry.instrument, func.max(Entry.taken_at))
-            .where(Entry.patient_id == patient.id, Entry.voided.is_(False))
-            .group_by(Entry.instrument)
-        ).all()
-    )
-    sessions = db.session.execute(
-        db.select(TreatmentSession.id, TreatmentSession.started_at).where(
-            TreatmentSession.patient_id == patient.id
-        )
-    ).all()
-    with_pre = set(
-        db.session.scalars(
-            db.select(Entry.session_id).where(
-                Entry.patient_id == patient.id,
-                Entry.context == "pre_session",
-                Entry.voided.is_(False),
-                Entry.session_id.is_not(None),
-            )
-        )
-    )
-    return schedule.due_items(
-        patient.schedule,
-        now=datetime.now(UTC),
-        timezone=patient.timezone,
-        start=patient.created_at,
-        last_taken=last_taken,
-        sessions=[(row.id, row.started_at) for row in sessions],
-        sessions_with_pre_entry=with_pre,
-    )
-
-
-def _commit_or_external_id_taken() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        abort(422, errors=EXTERNAL_ID_TAKEN)
 
 
 def _points(value):
@@ -186,23 +125,7 @@ class Patients(MethodView):
     @documented_errors(blp, 401, 403)
     def post(self, body):
         """Add a patient to my clinic and issue their enrollment code"""
-        clinician = access.clinician()
-        patient = Patient(
-            clinic_id=clinician.clinic_id,
-            display_name=body["display_name"],
-            external_id=body.get("external_id"),
-            timezone=body.get("timezone") or clinician.clinic.timezone,
-        )
-        db.session.add(patient)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            abort(422, errors=EXTERNAL_ID_TAKEN)
-        issued = enrollment.issue_code(patient, clinician)
-        audit.record("patient.create", patient=patient)
-        db.session.commit()
-        return {"patient": patient_out(patient), "enrollment": issued}
+        return patients.create(access.clinician(), body)
 
 
 @blp.route("/<string:pid>")
@@ -211,25 +134,14 @@ class PatientDetail(MethodView):
     @documented_errors(blp, 401, 404)
     def get(self, pid):
         """One patient, their check-in schedule and what is due"""
-        patient = access.patient(pid)
-        audit.clinician_read("patient.read", patient)
-        return {
-            "patient": patient_out(patient),
-            "schedule": schedule.effective(patient.schedule),
-            "due": due_for(patient),
-        }
+        return patients.detail(access.patient(pid))
 
     @blp.arguments(PatientPatch)
     @blp.response(200, PatientOut)
     @documented_errors(blp, 401, 403, 404)
     def patch(self, body, pid):
         """Edit a patient's display name, external id or time zone"""
-        patient = access.patient_for_clinician(pid)
-        for field, value in body.items():
-            setattr(patient, field, value)
-        audit.record("patient.update", patient=patient, detail={"fields": sorted(body)})
-        _commit_or_external_id_taken()
-        return patient_out(patient)
+        return patients.update(access.patient_for_clinician(pid), body)
 
 
 @blp.route("/<string:pid>/enrollment", methods=["POST"])
@@ -239,12 +151,7 @@ class PatientDetail(MethodView):
 def reissue_enrollment(_body, pid):
     """Issue a new enrollment code (the previous one stops working)"""
     patient = access.patient_for_clinician(pid)
-    if patient.account is not None:
-        abort(409, message="This patient has already enrolled.")
-    issued = enrollment.issue_code(patient, access.clinician())
-    audit.record("patient.enrollment_reissued", patient=patient)
-    db.session.commit()
-    return issued
+    return patients.reissue_enrollment(patient, access.clinician())
 
 
 @blp.route("/<string:pid>/schedule")
@@ -253,20 +160,11 @@ class Schedule(MethodView):
     @documented_errors(blp, 401, 404)
     def get(self, pid):
         """The patient's check-in schedule"""
-        patient = access.patient(pid)
-        audit.clinician_read("schedule.read", patient)
-        return schedule.effective(patient.schedule)
+        return patients.schedule_of(access.patient(pid))
 
     @blp.arguments(ScheduleSchema)
     @blp.response(200, ScheduleSchema)
     @documented_errors(blp, 401, 403, 404)
     def put(self, body, pid):
         """Replace the patient's check-in schedule"""
-        patient = access.patient_for_clinician(pid)
-        instruments = [entry["instrument"] for entry in body["instruments"]]
-        if len(set(instruments)) != len(instruments):
-            abort(422, errors={"json": {"instruments": ["Each instrument at most once."]}})
-        patient.schedule = body
-        audit.record("schedule.update", patient=patient, detail=body)
-        db.session.commit()
-        return schedule.effective(patient.schedule)
+        return patients.replace_schedule(access.patient_for_clinician(pid), body)
