@@ -174,6 +174,8 @@ class Summary:
     daily: list[dict] = field(default_factory=list)
     weekly: list[dict] = field(default_factory=list)
     sessions: list[dict] = field(default_factory=list)
+    # The patient's open safety flags: not an outcome, but read beside it.
+    open_flags: list = field(default_factory=list)
 
     @property
     def change(self):
