@@ -28,6 +28,8 @@ from .panel import refresh_snapshots, remission_max_for
 
 @dataclass(frozen=True)
 class ChosenBaseline:
+    """The entry a clinician chose as baseline (rule 1)."""
+
     instrument: str
     entry_id: str
     rule: int = outcomes.EXPLICIT

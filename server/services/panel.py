@@ -110,6 +110,8 @@ def refresh_snapshots(patient_id: str) -> None:
 
 
 class Score(NamedTuple):
+    """A baseline or latest score, as a panel row shows it."""
+
     total: float
     severity: str
     taken_at: datetime

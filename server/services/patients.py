@@ -22,12 +22,16 @@ def _external_id_taken() -> Invalid:
 
 @dataclass(frozen=True)
 class NewPatient:
+    """A patient just added, and the enrollment code to hand them."""
+
     patient: Patient
     enrollment: IssuedCode
 
 
 @dataclass(frozen=True)
 class PatientDetail:
+    """A patient, their check-in schedule and what is due now."""
+
     patient: Patient
     schedule: dict
     due: list[schedule.Due]
