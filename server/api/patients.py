@@ -1,21 +1,11 @@
 """Patients, their enrollment codes and their check-in schedules."""
 
-from datetime import UTC, datetime
-
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from flask_smorest import Blueprint
 
 from .. import access
-from ..data.extensions import db
-from ..data.models import Entry, Patient, TreatmentSession
-from ..domain import outcomes, schedule
-from ..domain.instruments import INSTRUMENTS
-from ..domain.times import utc
-from ..services import audit, enrollment, panel
-from ..services.pagination import offset_cursor, offset_from_cursor
+from ..services import panel, patients
 from . import documented_errors
 from .schemas import (
     EnrollmentOut,
@@ -29,129 +19,12 @@ from .schemas import (
     PatientPatch,
     ScheduleSchema,
     envelope,
+    panel_page_json,
 )
 
 blp = Blueprint("patients", __name__, url_prefix="/api/v1/patients", description="Patients")
 
 PanelList = envelope(PanelRowOut, "PanelList")
-
-EXTERNAL_ID_TAKEN = {"json": {"external_id": ["Already used by another patient of this clinic."]}}
-
-
-def patient_out(patient: Patient) -> dict:
-    return {
-        "id": patient.id,
-        "display_name": patient.display_name,
-        "external_id": patient.external_id,
-        "timezone": patient.timezone,
-        "enrolled": patient.account is not None,
-        "created_at": patient.created_at,
-    }
-
-
-def due_for(patient: Patient) -> list[schedule.Due]:
-    """What is due for the patient now, from their schedule, entries and sessions."""
-    last_taken = dict(
-        db.session.execute(
-            db.select(Entry.instrument, func.max(Entry.taken_at))
-            .where(Entry.patient_id == patient.id, Entry.voided.is_(False))
-            .group_by(Entry.instrument)
-        ).all()
-    )
-    sessions = db.session.execute(
-        db.select(TreatmentSession.id, TreatmentSession.started_at).where(
-            TreatmentSession.patient_id == patient.id
-        )
-    ).all()
-    with_pre = set(
-        db.session.scalars(
-            db.select(Entry.session_id).where(
-                Entry.patient_id == patient.id,
-                Entry.context == "pre_session",
-                Entry.voided.is_(False),
-                Entry.session_id.is_not(None),
-            )
-        )
-    )
-    return schedule.due_items(
-        patient.schedule,
-        now=datetime.now(UTC),
-        timezone=patient.timezone,
-        start=patient.created_at,
-        last_taken=last_taken,
-        sessions=[(row.id, row.started_at) for row in sessions],
-        sessions_with_pre_entry=with_pre,
-    )
-
-
-def _commit_or_external_id_taken() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        abort(422, errors=EXTERNAL_ID_TAKEN)
-
-
-def _points(value):
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
-
-
-def _time(value):
-    return None if value is None else utc(value)
-
-
-def panel_row_out(row: panel.PanelRow) -> dict:
-    """A panel row, already in its JSON form (PanelRowOut documents it; the panel is too
-    large to go through marshmallow within its time budget)."""
-    snapshot = row.snapshot
-
-    def score(prefix: str):
-        if snapshot is None or getattr(snapshot, f"{prefix}_total") is None:
-            return None
-        return {
-            "total": _points(getattr(snapshot, f"{prefix}_total")),
-            "severity": getattr(snapshot, f"{prefix}_severity"),
-            "taken_at": _time(getattr(snapshot, f"{prefix}_taken_at")),
-        }
-
-    patient = row.patient
-    return {
-        "patient": {
-            "id": patient.id,
-            "display_name": patient.display_name,
-            "external_id": patient.external_id,
-            "timezone": patient.timezone,
-            "enrolled": row.enrolled,
-            "created_at": utc(patient.created_at),
-        },
-        "instrument": row.instrument,
-        "baseline": score("baseline"),
-        "baseline_rule": snapshot.baseline_rule if snapshot else None,
-        "latest": score("latest"),
-        "change": _points(snapshot.change) if snapshot else None,
-        "percent_change": outcomes.round1(snapshot.percent_change) if snapshot else None,
-        "response": snapshot.response if snapshot else None,
-        "remission": snapshot.remission if snapshot else None,
-        "reliable_change": snapshot.reliable_change if snapshot else None,
-        "outcome_unavailable": _why_no_outcome(row),
-        "open_flag_count": row.open_flag_count,
-        "last_entry_at": _time(row.last_entry_at),
-        "sessions_count": row.sessions_count,
-        "overdue": row.overdue,
-        "next_due_at": _time(row.next_due_at),
-    }
-
-
-def _why_no_outcome(row: panel.PanelRow) -> str | None:
-    """Why response and remission are null, in words a clinician can show as "n/a"."""
-    snapshot = row.snapshot
-    return outcomes.why_no_outcome(
-        snapshot,
-        snapshot.baseline_total if snapshot is not None else None,
-        INSTRUMENTS[row.instrument].outcome.min_baseline,
-    )
 
 
 @blp.route("")
@@ -161,49 +34,23 @@ class Patients(MethodView):
     @documented_errors(blp, 401, 403)
     def get(self, query):
         """The clinic's panel: open flags first, then most overdue, then name"""
-        clinician = access.clinician()
-        rows = panel.panel_rows(
-            clinician.clinic_id, query["instrument"], query.get("q"), query["sort"]
+        shown = panel.read_page(
+            access.clinician(),
+            query["instrument"],
+            query.get("q"),
+            query["sort"],
+            query["limit"],
+            query["cursor"],
         )
-        start = offset_from_cursor(query["cursor"])
-        shown = rows[start : start + query["limit"]]
-        more = start + query["limit"] < len(rows)
-        audit.record(
-            "panel.read",
-            detail={
-                "instrument": query["instrument"],
-                "offset": start,
-                "patient_ids": [row.patient.id for row in shown],
-            },
-        )
-        db.session.commit()
-        return jsonify(
-            items=[panel_row_out(row) for row in shown],
-            next_cursor=offset_cursor(start + query["limit"]) if more else None,
-        )
+        # PanelList's JSON built directly, past marshmallow: too slow for a large panel.
+        return jsonify(panel_page_json(shown))
 
     @blp.arguments(PatientIn)
     @blp.response(201, NewPatientOut)
     @documented_errors(blp, 401, 403)
     def post(self, body):
         """Add a patient to my clinic and issue their enrollment code"""
-        clinician = access.clinician()
-        patient = Patient(
-            clinic_id=clinician.clinic_id,
-            display_name=body["display_name"],
-            external_id=body.get("external_id"),
-            timezone=body.get("timezone") or clinician.clinic.timezone,
-        )
-        db.session.add(patient)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            abort(422, errors=EXTERNAL_ID_TAKEN)
-        issued = enrollment.issue_code(patient, clinician)
-        audit.record("patient.create", patient=patient)
-        db.session.commit()
-        return {"patient": patient_out(patient), "enrollment": issued}
+        return patients.create(access.clinician(), body)
 
 
 @blp.route("/<string:pid>")
@@ -212,25 +59,14 @@ class PatientDetail(MethodView):
     @documented_errors(blp, 401, 404)
     def get(self, pid):
         """One patient, their check-in schedule and what is due"""
-        patient = access.patient(pid)
-        audit.clinician_read("patient.read", patient)
-        return {
-            "patient": patient_out(patient),
-            "schedule": schedule.effective(patient.schedule),
-            "due": due_for(patient),
-        }
+        return patients.detail(access.patient(pid))
 
     @blp.arguments(PatientPatch)
     @blp.response(200, PatientOut)
     @documented_errors(blp, 401, 403, 404)
     def patch(self, body, pid):
         """Edit a patient's display name, external id or time zone"""
-        patient = access.patient_for_clinician(pid)
-        for field, value in body.items():
-            setattr(patient, field, value)
-        audit.record("patient.update", patient=patient, detail={"fields": sorted(body)})
-        _commit_or_external_id_taken()
-        return patient_out(patient)
+        return patients.update(access.patient_for_clinician(pid), body)
 
 
 @blp.route("/<string:pid>/enrollment", methods=["POST"])
@@ -240,12 +76,7 @@ class PatientDetail(MethodView):
 def reissue_enrollment(_body, pid):
     """Issue a new enrollment code (the previous one stops working)"""
     patient = access.patient_for_clinician(pid)
-    if patient.account is not None:
-        abort(409, message="This patient has already enrolled.")
-    issued = enrollment.issue_code(patient, access.clinician())
-    audit.record("patient.enrollment_reissued", patient=patient)
-    db.session.commit()
-    return issued
+    return patients.reissue_enrollment(patient, access.clinician())
 
 
 @blp.route("/<string:pid>/schedule")
@@ -254,20 +85,11 @@ class Schedule(MethodView):
     @documented_errors(blp, 401, 404)
     def get(self, pid):
         """The patient's check-in schedule"""
-        patient = access.patient(pid)
-        audit.clinician_read("schedule.read", patient)
-        return schedule.effective(patient.schedule)
+        return patients.schedule_of(access.patient(pid))
 
     @blp.arguments(ScheduleSchema)
     @blp.response(200, ScheduleSchema)
     @documented_errors(blp, 401, 403, 404)
     def put(self, body, pid):
         """Replace the patient's check-in schedule"""
-        patient = access.patient_for_clinician(pid)
-        instruments = [entry["instrument"] for entry in body["instruments"]]
-        if len(set(instruments)) != len(instruments):
-            abort(422, errors={"json": {"instruments": ["Each instrument at most once."]}})
-        patient.schedule = body
-        audit.record("schedule.update", patient=patient, detail=body)
-        db.session.commit()
-        return schedule.effective(patient.schedule)
+        return patients.replace_schedule(access.patient_for_clinician(pid), body)

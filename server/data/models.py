@@ -86,6 +86,10 @@ class Patient(db.Model):
     clinic: Mapped[Clinic] = relationship()
     account: Mapped[User | None] = relationship(back_populates="patient", uselist=False)
 
+    @property
+    def enrolled(self) -> bool:
+        return self.account is not None
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
@@ -283,6 +287,23 @@ class Flag(db.Model):
 
     entry: Mapped[Entry] = relationship()
     patient: Mapped[Patient] = relationship()
+    # No foreign key: an imported flag may name a resolver who has no account here.
+    resolver: Mapped[User | None] = relationship(
+        primaryjoin="foreign(Flag.resolved_by_id) == User.id", viewonly=True
+    )
+
+    @property
+    def resolved_by(self) -> dict | None:
+        """Who resolved the flag; their name only if they are of the patient's clinic."""
+        if self.resolved_by_id is None:
+            return None
+        resolver = self.resolver
+        if resolver is not None and resolver.clinic_id != self.patient.clinic_id:
+            resolver = None  # an imported id of someone elsewhere: never show their name
+        return {
+            "id": self.resolved_by_id,
+            "display_name": resolver.display_name if resolver is not None else None,
+        }
 
 
 class AuditEvent(db.Model):

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .instruments import Instrument, OutcomeRules
@@ -23,20 +23,6 @@ PRE_SESSION_WINDOW = timedelta(hours=48)
 POST_SESSION_WINDOW = timedelta(days=7)
 
 EXPLICIT, BASELINE_CONTEXT, BEFORE_FIRST_SESSION, FIRST_ENTRY = 1, 2, 3, 4
-
-
-class EntryLike(Protocol):
-    id: str
-    taken_at: datetime
-    total: float
-    context: str
-    voided: bool
-    session_id: str | None
-
-
-class SessionLike(Protocol):
-    id: str
-    started_at: datetime
 
 
 def round1(value: float | None) -> float | None:
@@ -188,6 +174,8 @@ class Summary:
     daily: list[dict] = field(default_factory=list)
     weekly: list[dict] = field(default_factory=list)
     sessions: list[dict] = field(default_factory=list)
+    # The patient's open safety flags: not an outcome, but read beside it.
+    open_flags: list = field(default_factory=list)
 
     @property
     def change(self):

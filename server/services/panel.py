@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select
 
@@ -27,6 +27,8 @@ from ..data.models import (
 )
 from ..domain import outcomes, schedule
 from ..domain.instruments import INSTRUMENTS
+from . import audit
+from .pagination import offset_cursor, offset_from_cursor
 
 PANEL_INSTRUMENTS = tuple(INSTRUMENTS)
 
@@ -107,16 +109,75 @@ def refresh_snapshots(patient_id: str) -> None:
         )
 
 
+class Score(NamedTuple):
+    """A baseline or latest score, as a panel row shows it."""
+
+    total: float
+    severity: str
+    taken_at: datetime
+
+
 @dataclass
 class PanelRow:
-    patient: Any  # a row with the Patient columns the panel shows
-    enrolled: bool
+    """One patient's line of the panel, with the attributes PanelRowOut shows."""
+
+    patient: Any  # a row with the Patient columns the panel shows, and `enrolled`
     instrument: str
     snapshot: Any | None  # a row of outcome_snapshot
     open_flag_count: int
     last_entry_at: datetime | None
     sessions_count: int
     due: list[schedule.Due]
+
+    @property
+    def baseline(self) -> Score | None:
+        return self._score("baseline")
+
+    @property
+    def latest(self) -> Score | None:
+        return self._score("latest")
+
+    def _score(self, prefix: str) -> Score | None:
+        snapshot = self.snapshot
+        if snapshot is None or getattr(snapshot, f"{prefix}_total") is None:
+            return None
+        return Score(
+            getattr(snapshot, f"{prefix}_total"),
+            getattr(snapshot, f"{prefix}_severity"),
+            getattr(snapshot, f"{prefix}_taken_at"),
+        )
+
+    @property
+    def baseline_rule(self) -> int | None:
+        return self.snapshot.baseline_rule if self.snapshot else None
+
+    @property
+    def change(self) -> float | None:
+        return self.snapshot.change if self.snapshot else None
+
+    @property
+    def percent_change(self) -> float | None:
+        return outcomes.round1(self.snapshot.percent_change) if self.snapshot else None
+
+    @property
+    def response(self) -> bool | None:
+        return self.snapshot.response if self.snapshot else None
+
+    @property
+    def remission(self) -> bool | None:
+        return self.snapshot.remission if self.snapshot else None
+
+    @property
+    def reliable_change(self) -> str | None:
+        return self.snapshot.reliable_change if self.snapshot else None
+
+    @property
+    def outcome_unavailable(self) -> str | None:
+        return outcomes.why_no_outcome(
+            self.snapshot,
+            self.snapshot.baseline_total if self.snapshot is not None else None,
+            INSTRUMENTS[self.instrument].outcome.min_baseline,
+        )
 
     @property
     def next_due_at(self) -> datetime | None:
@@ -145,7 +206,7 @@ def panel_rows(
             Patient.timezone,
             Patient.schedule,
             Patient.created_at,
-            User.id.label("account_id"),
+            User.id.is_not(None).label("enrolled"),
         )
         .outerjoin(User, User.patient_id == Patient.id)
         .where(Patient.clinic_id == clinic_id)
@@ -221,7 +282,6 @@ def panel_rows(
         rows.append(
             PanelRow(
                 patient=patient,
-                enrolled=patient.account_id is not None,
                 instrument=instrument,
                 snapshot=snapshots.get((patient.id, instrument)),
                 open_flag_count=open_flags.get(patient.id, 0),
@@ -264,3 +324,23 @@ def sort_rows(rows: list[PanelRow], sort: str, now: datetime) -> list[PanelRow]:
         rows,
         key=lambda r: (r.open_flag_count == 0, -r.overdue_by(now).total_seconds(), name(r)),
     )
+
+
+def read_page(
+    clinician: User, instrument: str, query: str | None, sort: str, limit: int, cursor: str | None
+) -> dict:
+    """One page of the clinician's panel, audited with the patients it shows (committed)."""
+    rows = panel_rows(clinician.clinic_id, instrument, query, sort)
+    start = offset_from_cursor(cursor)
+    shown = rows[start : start + limit]
+    more = start + limit < len(rows)
+    audit.record(
+        "panel.read",
+        detail={
+            "instrument": instrument,
+            "offset": start,
+            "patient_ids": [row.patient.id for row in shown],
+        },
+    )
+    db.session.commit()
+    return {"items": shown, "next_cursor": offset_cursor(start + limit) if more else None}
