@@ -16,10 +16,12 @@ from ..domain.errors import Conflict, Forbidden, Invalid
 from ..domain.instruments import INSTRUMENTS, Score, score
 from ..domain.times import utc
 from . import audit
+from .pagination import page
 from .panel import refresh_snapshots
 
 
 def request_hash(patient: Patient, body: dict) -> str:
+    """SHA-256 of the entry as the client sent it: a replay matches it, a conflict does not."""
     canonical = {
         "patient_id": patient.id,
         "instrument": body["instrument"],
@@ -147,12 +149,15 @@ def void(patient: Patient, entry: Entry, reason: str, actor: User) -> Entry:
     return entry
 
 
-def list_statement(patient: Patient, instrument=None, since=None, until=None):
+def list_page(patient: Patient, query: dict) -> dict:
+    """One page of the patient's entries, oldest first, filtered by instrument and time."""
     statement = db.select(Entry).where(Entry.patient_id == patient.id)
-    if instrument:
-        statement = statement.where(Entry.instrument == instrument)
-    if since:
-        statement = statement.where(Entry.taken_at >= since)
-    if until:
-        statement = statement.where(Entry.taken_at <= until)
-    return statement
+    if query.get("instrument"):
+        statement = statement.where(Entry.instrument == query["instrument"])
+    if query.get("since"):
+        statement = statement.where(Entry.taken_at >= query["since"])
+    if query.get("until"):
+        statement = statement.where(Entry.taken_at <= query["until"])
+    result = page(statement, Entry.taken_at, Entry.id, query["limit"], query["cursor"])
+    audit.clinician_read("entries.read", patient, {"count": len(result["items"])})
+    return result
