@@ -8,6 +8,7 @@ from ..data.extensions import db
 from ..data.models import Entry, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
 from . import audit
+from .pagination import page
 from .panel import refresh_snapshots
 
 
@@ -39,6 +40,16 @@ def _after_change(patient: Patient) -> None:
     relink(patient.id)
     db.session.flush()
     refresh_snapshots(patient.id)
+
+
+def list_page(patient: Patient, query: dict) -> dict:
+    """One page of the patient's sessions, oldest first."""
+    statement = select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)
+    result = page(
+        statement, TreatmentSession.started_at, TreatmentSession.id, query["limit"], query["cursor"]
+    )
+    audit.clinician_read("sessions.read", patient)
+    return result
 
 
 def create(patient: Patient, body: dict, actor: User) -> TreatmentSession:
