@@ -2,13 +2,11 @@
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from .. import access
 from ..data.extensions import db
-from ..data.models import Clinic, Patient
+from ..data.models import Clinic
 from ..services import audit
-from ..services.panel import refresh_snapshots
 from . import documented_errors
 from .schemas import ClinicOut, ClinicPatch
 
@@ -29,17 +27,9 @@ class ClinicSettings(MethodView):
     def patch(self, body):
         """Change the clinic's settings (admin): default time zone, MADRS remission cut-off"""
         clinic = db.session.get(Clinic, access.clinic_admin().clinic_id)
-        changed_cutoff = body.get("madrs_remission_max", clinic.madrs_remission_max) != (
-            clinic.madrs_remission_max
-        )
         for name, value in body.items():
             setattr(clinic, name, value)
         audit.record("clinic.update", detail=body)
         db.session.flush()
-        if changed_cutoff:
-            for patient_id in db.session.scalars(
-                select(Patient.id).where(Patient.clinic_id == clinic.id)
-            ).all():
-                refresh_snapshots(patient_id)
         db.session.commit()
         return clinic

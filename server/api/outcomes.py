@@ -7,10 +7,10 @@ from sqlalchemy import delete, select
 from .. import access
 from ..data.extensions import db
 from ..data.models import BaselineChoice, Clinic, Entry, Flag, TreatmentSession, utcnow
+from ..data.snapshots import remission_max_for
 from ..domain import outcomes
 from ..domain.instruments import INSTRUMENTS
 from ..services import audit
-from ..services.panel import refresh_snapshots, remission_max_for
 from . import documented_errors
 from .flags import flag_out
 from .schemas import BaselineIn, BaselineOut, NoBody, SummaryOut, SummaryQuery
@@ -115,7 +115,6 @@ class Baseline(MethodView):
             detail={"instrument": instrument.id, "entry_id": entry.id},
         )
         db.session.flush()
-        refresh_snapshots(patient.id)
         db.session.commit()
         return {"instrument": instrument.id, "entry_id": entry.id, "rule": outcomes.EXPLICIT}
 
@@ -134,5 +133,4 @@ class Baseline(MethodView):
         )
         audit.record("baseline.clear", patient=patient, detail={"instrument": instrument.id})
         db.session.flush()
-        refresh_snapshots(patient.id)
         db.session.commit()

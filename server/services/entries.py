@@ -17,7 +17,6 @@ from ..domain.instruments import INSTRUMENTS, Score, score
 from ..domain.times import utc
 from . import audit
 from .pagination import page
-from .panel import refresh_snapshots
 
 
 def request_hash(patient: Patient, body: dict) -> str:
@@ -107,7 +106,6 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
         )
     try:
         db.session.flush()
-        refresh_snapshots(patient.id)
         db.session.commit()
     except IntegrityError:
         # Another request stored this id between our read and our write: the key decides.
@@ -143,7 +141,6 @@ def void(patient: Patient, entry: Entry, reason: str, actor: User) -> Entry:
         db.session.rollback()
         raise Conflict("This entry is already voided.")
     audit.record("entry.void", patient=patient, actor=actor, detail={"entry_id": entry.id})
-    refresh_snapshots(patient.id)
     db.session.commit()
     db.session.refresh(entry)
     return entry

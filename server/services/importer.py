@@ -32,7 +32,6 @@ from ..domain.errors import Invalid
 from ..domain.instruments import INSTRUMENTS, ScoringError, score
 from . import audit, exports
 from .entries import request_hash
-from .panel import refresh_snapshots
 
 
 class ImportedPatient(StrictSchema):
@@ -265,7 +264,6 @@ def restore(raw: dict, admin: User) -> dict:
         raise _refused(problems)
 
     created = Counter()
-    touched = []
     for block in document["patients"]:
         patient_id = block["patient"]["id"]
         patient = db.session.get(Patient, patient_id)
@@ -283,9 +281,6 @@ def restore(raw: dict, admin: User) -> dict:
             if db.session.get(BaselineChoice, (patient_id, choice["instrument"])) is None:
                 db.session.add(BaselineChoice(patient_id=patient_id, set_by_id=admin.id, **choice))
         db.session.flush()
-        touched.append(patient_id)
-    for patient_id in touched:
-        refresh_snapshots(patient_id)
     counts = {name: created[name] for name in ("patients", "entries", "sessions", "flags")}
     audit.record("import", actor=admin, detail={**counts, "exported_at": raw.get("exported_at")})
     db.session.commit()

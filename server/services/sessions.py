@@ -9,7 +9,6 @@ from ..data.models import Entry, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
 from . import audit
 from .pagination import page
-from .panel import refresh_snapshots
 
 
 def relink(patient_id: str) -> int:
@@ -38,8 +37,6 @@ def relink(patient_id: str) -> int:
 def _after_change(patient: Patient) -> None:
     db.session.flush()
     relink(patient.id)
-    db.session.flush()
-    refresh_snapshots(patient.id)
 
 
 def list_page(patient: Patient, query: dict) -> dict:
