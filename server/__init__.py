@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import cli, web
 from .api import errors, register_blueprints
 from .config import DEVELOPMENT_SECRET_KEY, Config, from_environment
+from .data import snapshots
 from .data.extensions import compress, csrf, db, limiter, login_manager, migrate
 from .web import auth
 
@@ -38,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
             "connect_args": {"timeout": 30},
         }
     db.init_app(app)
+    snapshots.keep_in_step(db.session)
     migrate.init_app(app, db)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -14,7 +14,6 @@ from sqlalchemy import event, select
 from server.data.extensions import db
 from server.data.models import AuditEvent, Entry, Flag, Patient, TreatmentSession, User
 from server.domain.instruments import INSTRUMENTS, score
-from server.services.panel import refresh_snapshots
 from tests.conftest import Browser, database, entry_body, make_patient
 
 PANEL = "/api/v1/patients"
@@ -771,11 +770,10 @@ def test_after_random_changes_every_panel_row_matches_the_patients_summary(
 
 
 def add_patients_directly(app, world, count: int, first: int) -> None:
-    """Patients with entries, sessions and flags, written straight to the database."""
+    """Patients with entries, sessions and flags, written through the ORM, not the API."""
     now = datetime.now(UTC).replace(microsecond=0)
     clinician_id = world.clinician_x.id
     with database(app) as session:
-        pids = []
         for number in range(first, first + count):
             patient = Patient(
                 clinic_id=world.clinic_x.id,
@@ -789,7 +787,6 @@ def add_patients_directly(app, world, count: int, first: int) -> None:
             )
             session.add(patient)
             session.flush()
-            pids.append(patient.id)
             if number % 2 == 0:
                 session.add(
                     User(
@@ -844,10 +841,7 @@ def add_patients_directly(app, world, count: int, first: int) -> None:
                 session.add(entry)
                 for kind in scored.flags:
                     session.add(Flag(patient_id=patient.id, entry=entry, kind=kind))
-        session.commit()
-        for pid in pids:
-            refresh_snapshots(pid)
-        session.commit()
+        session.commit()  # the session hook writes their snapshots
 
 
 def statements_during(app, client, url: str) -> tuple[list[str], object]:

@@ -4,9 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import access
-from ..data.models import Entry
 from ..services import audit, entries
-from ..services.pagination import page
 from . import documented_errors
 from .schemas import EntryIn, EntryOut, EntryQuery, VoidIn, envelope
 
@@ -32,13 +30,7 @@ class Entries(MethodView):
     @documented_errors(blp, 401, 404)
     def get(self, query, pid):
         """The patient's entries, oldest first"""
-        patient = access.patient(pid)
-        statement = entries.list_statement(
-            patient, query.get("instrument"), query.get("since"), query.get("until")
-        )
-        result = page(statement, Entry.taken_at, Entry.id, query["limit"], query["cursor"])
-        audit.clinician_read("entries.read", patient, {"count": len(result["items"])})
-        return result
+        return entries.list_page(access.patient(pid), query)
 
 
 @blp.route("/<string:pid>/entries/<string:eid>")

@@ -1,19 +1,13 @@
 """Exports (JSON, FHIR R4, CSV) and the clinic's import of a tidemark.export document."""
 
-import json
 from datetime import UTC, datetime
 
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
-from sqlalchemy import select
 
 from .. import access
-from ..data.extensions import db
-from ..data.models import Clinic, Patient
-from ..domain import fhir
-from ..services import audit, importer
-from ..services import exports as export
+from ..services import exports, importer
 from . import documented_errors
 from .schemas import ImportCounts, StrictSchema
 
@@ -51,17 +45,8 @@ def _today() -> str:
 def export_patient(query, pid):
     """Download everything about one patient (the patient themself, or a clinician)"""
     patient = access.patient(pid)
-    document = export.patient_document(patient)
     kind = query["format"]
-    audit.record("export.patient", patient=patient, detail={"format": kind})
-    db.session.commit()
-    block = document["patients"][0]
-    if kind == "fhir":
-        body = json.dumps(fhir.bundle(block), ensure_ascii=False, indent=1)
-    elif kind == "csv":
-        body = export.csv_text(block)
-    else:
-        body = json.dumps(document, ensure_ascii=False, indent=1)
+    body = exports.patient_export(patient, kind)
     mimetype = MIMETYPES[kind] + ("; charset=utf-8" if kind == "csv" else "")
     return attachment(body, mimetype, f"tidemark-{patient.id[:8]}-{_today()}.{EXTENSIONS[kind]}")
 
@@ -75,15 +60,9 @@ def export_patient(query, pid):
 @documented_errors(blp, 401, 403)
 def export_clinic():
     """Download the whole clinic as one tidemark.export document (clinicians; streamed)"""
-    clinician = access.clinician()
-    clinic = db.session.get(Clinic, clinician.clinic_id)
-    patient_ids = db.session.scalars(
-        select(Patient.id).where(Patient.clinic_id == clinic.id).order_by(Patient.id)
-    ).all()
-    audit.record("export.clinic", detail={"format": "json", "patient_ids": patient_ids})
-    db.session.commit()
+    chunks = exports.clinic_export(access.clinician())
     return attachment(
-        stream_with_context(export.clinic_document_chunks(clinic)),
+        stream_with_context(chunks),
         "application/json",
         f"tidemark-clinic-{_today()}.json",
     )
@@ -98,9 +77,4 @@ def import_document():
     document = request.get_json(silent=True)
     if document is None:
         abort(400, message="The body must be a tidemark.export JSON document.")
-    try:
-        counts = importer.restore(document, admin)
-    except importer.ImportRefused as refused:
-        db.session.rollback()
-        abort(422, message="Nothing was imported.", errors={"json": refused.errors})
-    return counts
+    return importer.restore(document, admin)

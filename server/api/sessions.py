@@ -4,10 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import access
-from ..data.extensions import db
-from ..data.models import TreatmentSession
 from ..services import audit, sessions
-from ..services.pagination import page
 from . import documented_errors
 from .schemas import ListQuery, SessionIn, SessionOut, SessionPatch, envelope
 
@@ -33,17 +30,7 @@ class Sessions(MethodView):
     @documented_errors(blp, 401, 404)
     def get(self, query, pid):
         """The patient's treatment sessions, oldest first"""
-        patient = access.patient(pid)
-        statement = db.select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)
-        result = page(
-            statement,
-            TreatmentSession.started_at,
-            TreatmentSession.id,
-            query["limit"],
-            query["cursor"],
-        )
-        audit.clinician_read("sessions.read", patient)
-        return result
+        return sessions.list_page(access.patient(pid), query)
 
 
 @blp.route("/<string:pid>/sessions/<string:sid>")

@@ -240,7 +240,8 @@ class OutcomeSnapshot(db.Model):
     """The panel's copy of outcomes.headline() per patient and instrument.
 
     Derived data, rewritten in the same transaction as every change it depends on (entries,
-    voids, sessions, baseline choices), so that the panel reads one row per patient.
+    voids, sessions, baseline choices, the MADRS cut-off) by the session hook in snapshots.py,
+    so that the panel reads one row per patient.
     """
 
     __tablename__ = "outcome_snapshot"

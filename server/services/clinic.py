@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from ..data.extensions import db
-from ..data.models import Clinic, Patient, User
+from ..data.models import Clinic, User
 from . import audit
-from .panel import refresh_snapshots
 
 
 def of(user: User) -> Clinic:
@@ -16,19 +13,13 @@ def of(user: User) -> Clinic:
 
 
 def update(admin: User, changes: dict) -> Clinic:
-    """Change the admin's clinic's settings (committed); a new MADRS cut-off re-scores the panel."""
+    """Change the admin's clinic's settings (committed).
+
+    A new MADRS cut-off re-scores the clinic's panel through the snapshot hook.
+    """
     clinic = db.session.get(Clinic, admin.clinic_id)
-    changed_cutoff = changes.get("madrs_remission_max", clinic.madrs_remission_max) != (
-        clinic.madrs_remission_max
-    )
     for name, value in changes.items():
         setattr(clinic, name, value)
     audit.record("clinic.update", actor=admin, detail=changes)
-    db.session.flush()
-    if changed_cutoff:
-        for patient_id in db.session.scalars(
-            select(Patient.id).where(Patient.clinic_id == clinic.id)
-        ).all():
-            refresh_snapshots(patient_id)
     db.session.commit()
     return clinic

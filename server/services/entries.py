@@ -16,10 +16,11 @@ from ..domain.errors import Conflict, Forbidden, Invalid
 from ..domain.instruments import INSTRUMENTS, Score, score
 from ..domain.times import utc
 from . import audit
-from .panel import refresh_snapshots
+from .pagination import page
 
 
 def request_hash(patient: Patient, body: dict) -> str:
+    """SHA-256 of the entry as the client sent it: a replay matches it, a conflict does not."""
     canonical = {
         "patient_id": patient.id,
         "instrument": body["instrument"],
@@ -105,7 +106,6 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
         )
     try:
         db.session.flush()
-        refresh_snapshots(patient.id)
         db.session.commit()
     except IntegrityError:
         # Another request stored this id between our read and our write: the key decides.
@@ -141,18 +141,20 @@ def void(patient: Patient, entry: Entry, reason: str, actor: User) -> Entry:
         db.session.rollback()
         raise Conflict("This entry is already voided.")
     audit.record("entry.void", patient=patient, actor=actor, detail={"entry_id": entry.id})
-    refresh_snapshots(patient.id)
     db.session.commit()
     db.session.refresh(entry)
     return entry
 
 
-def list_statement(patient: Patient, instrument=None, since=None, until=None):
+def list_page(patient: Patient, query: dict) -> dict:
+    """One page of the patient's entries, oldest first, filtered by instrument and time."""
     statement = db.select(Entry).where(Entry.patient_id == patient.id)
-    if instrument:
-        statement = statement.where(Entry.instrument == instrument)
-    if since:
-        statement = statement.where(Entry.taken_at >= since)
-    if until:
-        statement = statement.where(Entry.taken_at <= until)
-    return statement
+    if query.get("instrument"):
+        statement = statement.where(Entry.instrument == query["instrument"])
+    if query.get("since"):
+        statement = statement.where(Entry.taken_at >= query["since"])
+    if query.get("until"):
+        statement = statement.where(Entry.taken_at <= query["until"])
+    result = page(statement, Entry.taken_at, Entry.id, query["limit"], query["cursor"])
+    audit.clinician_read("entries.read", patient, {"count": len(result["items"])})
+    return result

@@ -1,4 +1,7 @@
-"""The `tidemark.export` document (API.md, Export): everything needed to read it, in one file."""
+"""The `tidemark.export` document (API.md, Export): everything needed to read it, in one file.
+
+Every download is audited and committed before its first byte leaves.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from sqlalchemy import select
 
 from ..api.schemas import EntryOut, InstrumentOut, SessionOut, UTCTime
 from ..data.extensions import db
-from ..data.models import BaselineChoice, Clinic, Entry, Flag, Patient, TreatmentSession
+from ..data.models import BaselineChoice, Clinic, Entry, Flag, Patient, TreatmentSession, User
+from ..domain import fhir
 from ..domain.instruments import INSTRUMENTS
 from ..domain.schedule import effective
+from . import audit
 
 FORMAT = "tidemark.export"
 VERSION = 1
@@ -57,6 +62,7 @@ _instrument = InstrumentOut(many=True)
 
 
 def header(clinic: Clinic) -> dict:
+    """What the document says before its patients: format, version, time, instruments."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -95,8 +101,33 @@ def patient_block(patient: Patient) -> dict:
 
 
 def patient_document(patient: Patient) -> dict:
+    """The document with one patient in it."""
     clinic = db.session.get(Clinic, patient.clinic_id)
     return {**header(clinic), "patients": [patient_block(patient)]}
+
+
+def patient_export(patient: Patient, kind: str) -> str:
+    """One patient's download as text: the JSON document, a FHIR Bundle (fhir) or CSV (csv)."""
+    document = patient_document(patient)
+    audit.record("export.patient", patient=patient, detail={"format": kind})
+    db.session.commit()
+    block = document["patients"][0]
+    if kind == "fhir":
+        return json.dumps(fhir.bundle(block), ensure_ascii=False, indent=1)
+    if kind == "csv":
+        return csv_text(block)
+    return json.dumps(document, ensure_ascii=False, indent=1)
+
+
+def clinic_export(clinician: User) -> Iterator[str]:
+    """The clinician's whole clinic as JSON text chunks, audited with the patients it holds."""
+    clinic = db.session.get(Clinic, clinician.clinic_id)
+    patient_ids = db.session.scalars(
+        select(Patient.id).where(Patient.clinic_id == clinic.id).order_by(Patient.id)
+    ).all()
+    audit.record("export.clinic", detail={"format": "json", "patient_ids": patient_ids})
+    db.session.commit()
+    return clinic_document_chunks(clinic)
 
 
 def clinic_document_chunks(clinic: Clinic) -> Iterator[str]:

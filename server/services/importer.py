@@ -26,18 +26,11 @@ from ..api.schemas import (
 from ..data.extensions import db
 from ..data.models import BaselineChoice, Entry, Flag, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
+from ..domain.errors import Invalid
 from ..domain.instruments import INSTRUMENTS, ScoringError, score
 from ..domain.vocabularies import CONTEXTS, TREATMENTS
-from . import audit
-from . import exports as export
+from . import audit, exports
 from .entries import request_hash
-from .panel import refresh_snapshots
-
-
-class ImportRefused(Exception):
-    def __init__(self, errors: dict):
-        super().__init__(str(errors))
-        self.errors = errors
 
 
 class ImportedPatient(StrictSchema):
@@ -175,8 +168,8 @@ class InstrumentReference(Schema):
 
 
 class ImportDocument(StrictSchema):
-    format = fields.String(required=True, validate=validate.Equal(export.FORMAT))
-    version = fields.Integer(strict=True, required=True, validate=validate.Equal(export.VERSION))
+    format = fields.String(required=True, validate=validate.Equal(exports.FORMAT))
+    version = fields.Integer(strict=True, required=True, validate=validate.Equal(exports.VERSION))
     exported_at = UTCTime(required=True)
     clinic = fields.Dict(required=True)
     instruments = fields.List(fields.Nested(InstrumentReference), required=True)
@@ -264,13 +257,12 @@ def restore(raw: dict, admin: User) -> dict:
     try:
         document = ImportDocument().load(raw)
     except ValidationError as error:
-        raise ImportRefused(error.normalized_messages()) from None
+        raise _refused(error.normalized_messages()) from None
     problems = _duplicates(document) or _conflicts(document, admin.clinic_id)
     if problems:
-        raise ImportRefused(problems)
+        raise _refused(problems)
 
     created = Counter()
-    touched = []
     for block in document["patients"]:
         patient_id = block["patient"]["id"]
         patient = db.session.get(Patient, patient_id)
@@ -288,13 +280,16 @@ def restore(raw: dict, admin: User) -> dict:
             if db.session.get(BaselineChoice, (patient_id, choice["instrument"])) is None:
                 db.session.add(BaselineChoice(patient_id=patient_id, set_by_id=admin.id, **choice))
         db.session.flush()
-        touched.append(patient_id)
-    for patient_id in touched:
-        refresh_snapshots(patient_id)
     counts = {name: created[name] for name in ("patients", "entries", "sessions", "flags")}
     audit.record("import", actor=admin, detail={**counts, "exported_at": raw.get("exported_at")})
     db.session.commit()
     return counts
+
+
+def _refused(problems: dict) -> Invalid:
+    # Nothing has been written yet; the rollback ends the transaction the checks read in.
+    db.session.rollback()
+    return Invalid("Nothing was imported.", fields=problems)
 
 
 def _add_sessions(block, admin, created) -> None:

@@ -19,11 +19,11 @@ from ..data.models import (
     User,
     utcnow,
 )
+from ..data.snapshots import remission_max_for
 from ..domain import outcomes
 from ..domain.errors import Invalid, NotFound
 from ..domain.instruments import INSTRUMENTS, Instrument
 from . import audit
-from .panel import refresh_snapshots, remission_max_for
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,6 @@ def set_baseline(
         patient=patient,
         detail={"instrument": instrument.id, "entry_id": entry.id},
     )
-    db.session.flush()
-    refresh_snapshots(patient.id)
     db.session.commit()
     return ChosenBaseline(instrument.id, entry.id)
 
@@ -118,6 +116,4 @@ def clear_baseline(patient: Patient, instrument_id: str) -> None:
         )
     )
     audit.record("baseline.clear", patient=patient, detail={"instrument": instrument.id})
-    db.session.flush()
-    refresh_snapshots(patient.id)
     db.session.commit()

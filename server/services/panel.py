@@ -1,8 +1,7 @@
 """The clinician panel, read from outcome snapshots kept in step with every change.
 
-`refresh_snapshots` rewrites a patient's snapshots from their entries with the same pure
-functions the summary uses (outcomes.headline); every service that changes what outcomes
-depend on calls it inside its own transaction, after its own write.
+The session hook in data/snapshots.py rewrites a patient's snapshots with the same pure
+functions the summary uses (outcomes.headline), in the transaction of every write they depend on.
 """
 
 from __future__ import annotations
@@ -12,12 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from ..data.extensions import db
 from ..data.models import (
-    BaselineChoice,
-    Clinic,
     Entry,
     Flag,
     OutcomeSnapshot,
@@ -31,82 +28,6 @@ from . import audit
 from .pagination import offset_cursor, offset_from_cursor
 
 PANEL_INSTRUMENTS = tuple(INSTRUMENTS)
-
-
-def remission_max_for(clinic: Clinic, instrument_id: str) -> int:
-    """The remission cut-off that applies in this clinic (MADRS is a clinic choice)."""
-    if instrument_id == "madrs":
-        return clinic.madrs_remission_max
-    return INSTRUMENTS[instrument_id].outcome.remission_max
-
-
-def refresh_snapshots(patient_id: str) -> None:
-    """Recompute a patient's outcome snapshots (call after writing, before commit)."""
-    # Lock the patient row: concurrent writers for one patient take turns, and each
-    # recomputes from what the previous one committed (PostgreSQL; SQLite has one writer).
-    # NO KEY UPDATE, because inserting an entry already holds KEY SHARE on this row.
-    patient = db.session.execute(
-        select(Patient).where(Patient.id == patient_id).with_for_update(key_share=True)
-    ).scalar_one()
-    clinic = db.session.get(Clinic, patient.clinic_id)
-    entries = db.session.execute(
-        select(
-            Entry.id,
-            Entry.instrument,
-            Entry.taken_at,
-            Entry.total,
-            Entry.severity,
-            Entry.context,
-            Entry.voided,
-            Entry.session_id,
-        ).where(Entry.patient_id == patient_id, Entry.voided.is_(False))
-    ).all()
-    sessions = db.session.execute(
-        select(TreatmentSession.id, TreatmentSession.started_at).where(
-            TreatmentSession.patient_id == patient_id
-        )
-    ).all()
-    explicit = dict(
-        db.session.execute(
-            select(BaselineChoice.instrument, BaselineChoice.entry_id).where(
-                BaselineChoice.patient_id == patient_id
-            )
-        ).all()
-    )
-    db.session.execute(delete(OutcomeSnapshot).where(OutcomeSnapshot.patient_id == patient_id))
-    for instrument_id, instrument in INSTRUMENTS.items():
-        own = [e for e in entries if e.instrument == instrument_id]
-        if not own:
-            continue
-        baseline, rule, latest, comparison = outcomes.headline(
-            instrument,
-            own,
-            sessions,
-            explicit.get(instrument_id),
-            remission_max_for(clinic, instrument_id),
-        )
-        db.session.add(
-            OutcomeSnapshot(
-                patient_id=patient_id,
-                instrument=instrument_id,
-                clinic_id=patient.clinic_id,
-                entry_count=len(own),
-                baseline_entry_id=baseline.id if baseline else None,
-                baseline_rule=rule,
-                baseline_total=baseline.total if baseline else None,
-                baseline_severity=baseline.severity if baseline else None,
-                baseline_taken_at=baseline.taken_at if baseline else None,
-                latest_entry_id=latest.id,
-                latest_total=latest.total,
-                latest_severity=latest.severity,
-                latest_taken_at=latest.taken_at,
-                change=comparison.change,
-                percent_change=comparison.percent_change,
-                response=comparison.response,
-                remission=comparison.remission,
-                reliable_change=comparison.reliable_change,
-            )
-        )
 
 
 class Score(NamedTuple):

@@ -8,7 +8,7 @@ from ..data.extensions import db
 from ..data.models import Entry, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
 from . import audit
-from .panel import refresh_snapshots
+from .pagination import page
 
 
 def relink(patient_id: str) -> int:
@@ -37,8 +37,16 @@ def relink(patient_id: str) -> int:
 def _after_change(patient: Patient) -> None:
     db.session.flush()
     relink(patient.id)
-    db.session.flush()
-    refresh_snapshots(patient.id)
+
+
+def list_page(patient: Patient, query: dict) -> dict:
+    """One page of the patient's sessions, oldest first."""
+    statement = select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)
+    result = page(
+        statement, TreatmentSession.started_at, TreatmentSession.id, query["limit"], query["cursor"]
+    )
+    audit.clinician_read("sessions.read", patient)
+    return result
 
 
 def create(patient: Patient, body: dict, actor: User) -> TreatmentSession:

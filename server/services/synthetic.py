@@ -18,7 +18,6 @@ from ..data.extensions import db
 from ..data.models import Clinic, Entry, Flag, Patient, TreatmentSession, User
 from ..domain.instruments import GAD7, PHQ9, Instrument, score
 from .accounts import hash_password
-from .panel import refresh_snapshots
 
 INDUCTION_DAYS = (0, 3, 7, 10, 14, 17)  # six sessions over three weeks
 MAINTENANCE_EVERY = timedelta(days=28)
@@ -90,14 +89,10 @@ def build_clinic(
     db.session.add(clinician)
     db.session.flush()
     patient_hash = hash_password(SYNTHETIC_PASSWORD)
-    patient_ids = []
     for number in range(patients):
-        patient_ids.append(_build_patient(clinic, clinician, number, years, now, rng, patient_hash))
+        _build_patient(clinic, clinician, number, years, now, rng, patient_hash)
         if number % 50 == 49:
             db.session.flush()
-    db.session.flush()
-    for patient_id in patient_ids:
-        refresh_snapshots(patient_id)
     db.session.commit()
     return clinic
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from server.data.extensions import db
 from server.data.models import Entry
 from server.domain.instruments import PHQ9, score
-from server.services.panel import refresh_snapshots
 from tests.browser.conftest import OUTPUT
 from tests.conftest import PASSWORD, database
 
@@ -41,7 +40,6 @@ def _two_years_of_daily_entries(app, patient, account_id):
         )
     with database(app) as session:
         session.execute(db.insert(Entry), rows)
-        refresh_snapshots(patient.id)
         session.commit()
 
 

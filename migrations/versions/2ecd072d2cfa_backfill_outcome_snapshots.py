@@ -1,0 +1,176 @@
+"""backfill outcome snapshots
+
+Revision 0ce577cb8ada created outcome_snapshot but never filled it, so a database that held
+entries before it showed a blank panel after upgrading. This computes every patient's
+snapshots with the app's pure rules (server.domain: outcomes.headline and the instruments),
+reading and writing plain SQL through the migration's connection, never the app's models.
+
+Revision ID: 2ecd072d2cfa
+Revises: 00f31f866d50
+Create Date: 2026-12-01 08:19:49.000000
+
+"""
+from datetime import UTC
+
+from alembic import op
+import sqlalchemy as sa
+
+from server.domain import outcomes
+from server.domain.instruments import INSTRUMENTS
+
+
+# revision identifiers, used by Alembic.
+revision = '2ecd072d2cfa'
+down_revision = '00f31f866d50'
+branch_labels = None
+depends_on = None
+
+# The tables as they are at this revision: only the columns read or written here.
+clinic = sa.table(
+    'clinic', sa.column('id', sa.String), sa.column('madrs_remission_max', sa.Integer)
+)
+patient = sa.table('patient', sa.column('id', sa.String), sa.column('clinic_id', sa.String))
+entry = sa.table(
+    'entry',
+    sa.column('id', sa.String),
+    sa.column('patient_id', sa.String),
+    sa.column('instrument', sa.String),
+    sa.column('taken_at', sa.DateTime(timezone=True)),
+    sa.column('total', sa.Float),
+    sa.column('severity', sa.String),
+    sa.column('context', sa.String),
+    sa.column('voided', sa.Boolean),
+    sa.column('session_id', sa.String),
+)
+treatment_session = sa.table(
+    'treatment_session',
+    sa.column('id', sa.String),
+    sa.column('patient_id', sa.String),
+    sa.column('started_at', sa.DateTime(timezone=True)),
+)
+baseline_choice = sa.table(
+    'baseline_choice',
+    sa.column('patient_id', sa.String),
+    sa.column('instrument', sa.String),
+    sa.column('entry_id', sa.String),
+)
+outcome_snapshot = sa.table(
+    'outcome_snapshot',
+    sa.column('patient_id', sa.String),
+    sa.column('instrument', sa.String),
+    sa.column('clinic_id', sa.String),
+    sa.column('entry_count', sa.Integer),
+    sa.column('baseline_entry_id', sa.String),
+    sa.column('baseline_rule', sa.Integer),
+    sa.column('baseline_total', sa.Float),
+    sa.column('baseline_severity', sa.String),
+    sa.column('baseline_taken_at', sa.DateTime(timezone=True)),
+    sa.column('latest_entry_id', sa.String),
+    sa.column('latest_total', sa.Float),
+    sa.column('latest_severity', sa.String),
+    sa.column('latest_taken_at', sa.DateTime(timezone=True)),
+    sa.column('change', sa.Float),
+    sa.column('percent_change', sa.Float),
+    sa.column('response', sa.Boolean),
+    sa.column('remission', sa.Boolean),
+    sa.column('reliable_change', sa.String),
+)
+
+
+class _Row:
+    """An entry or session with its times in UTC, aware, as the app's models give them."""
+
+    def __init__(self, row, times):
+        self.__dict__.update(row._mapping)
+        for name in times:
+            value = getattr(self, name)
+            setattr(self, name, value.replace(tzinfo=UTC) if value.tzinfo is None else value)
+
+
+def _stored(value, dialect: str):
+    """A UTC time as the app stores it: naive on SQLite, aware elsewhere."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return value.replace(tzinfo=None) if dialect == 'sqlite' else value
+
+
+def snapshot_rows(connection, patient_id: str, clinic_id: str, madrs_remission_max: int):
+    """The patient's snapshot rows, as the app's refresh_snapshots computes them."""
+    dialect = connection.dialect.name
+    entries = [
+        _Row(row, ['taken_at'])
+        for row in connection.execute(
+            sa.select(entry).where(entry.c.patient_id == patient_id, entry.c.voided.is_(False))
+        )
+    ]
+    sessions = [
+        _Row(row, ['started_at'])
+        for row in connection.execute(
+            sa.select(treatment_session.c.id, treatment_session.c.started_at).where(
+                treatment_session.c.patient_id == patient_id
+            )
+        )
+    ]
+    explicit = dict(
+        connection.execute(
+            sa.select(baseline_choice.c.instrument, baseline_choice.c.entry_id).where(
+                baseline_choice.c.patient_id == patient_id
+            )
+        ).all()
+    )
+    rows = []
+    for instrument_id, instrument in INSTRUMENTS.items():
+        own = [e for e in entries if e.instrument == instrument_id]
+        if not own:
+            continue
+        remission_max = (
+            madrs_remission_max if instrument_id == 'madrs' else instrument.outcome.remission_max
+        )
+        baseline, rule, latest, comparison = outcomes.headline(
+            instrument, own, sessions, explicit.get(instrument_id), remission_max
+        )
+        rows.append(
+            {
+                'patient_id': patient_id,
+                'instrument': instrument_id,
+                'clinic_id': clinic_id,
+                'entry_count': len(own),
+                'baseline_entry_id': baseline.id if baseline else None,
+                'baseline_rule': rule,
+                'baseline_total': baseline.total if baseline else None,
+                'baseline_severity': baseline.severity if baseline else None,
+                'baseline_taken_at': _stored(baseline.taken_at if baseline else None, dialect),
+                'latest_entry_id': latest.id,
+                'latest_total': latest.total,
+                'latest_severity': latest.severity,
+                'latest_taken_at': _stored(latest.taken_at, dialect),
+                'change': comparison.change,
+                'percent_change': comparison.percent_change,
+                'response': comparison.response,
+                'remission': comparison.remission,
+                'reliable_change': comparison.reliable_change,
+            }
+        )
+    return rows
+
+
+def upgrade():
+    connection = op.get_bind()
+    patients = connection.execute(
+        sa.select(patient.c.id, patient.c.clinic_id, clinic.c.madrs_remission_max)
+        .join(clinic, clinic.c.id == patient.c.clinic_id)
+        .where(sa.exists().where(entry.c.patient_id == patient.c.id))
+        .order_by(patient.c.id)
+    ).all()
+    # Rebuilt whole: a row written by hand since 0ce577cb8ada is recomputed like the rest.
+    connection.execute(outcome_snapshot.delete())
+    for patient_id, clinic_id, madrs_remission_max in patients:
+        rows = snapshot_rows(connection, patient_id, clinic_id, madrs_remission_max)
+        if rows:
+            connection.execute(outcome_snapshot.insert(), rows)
+
+
+def downgrade():
+    # Nothing to undo: the rows are derived data, kept by the app at the revision below too.
+    pass

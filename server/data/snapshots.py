@@ -1,0 +1,227 @@
+"""The outcome snapshot (the panel's copy of outcomes.headline), kept in step by the session.
+
+Every write to what outcomes depend on marks its patients: entries, treatment sessions and
+baseline choices (one patient each), and a clinic's MADRS cut-off (its patients with MADRS
+entries). Just before the transaction commits, each marked patient's snapshots are
+recomputed once, inside that transaction. Services call nothing, so no write path can forget.
+
+Writes through the unit of work are seen at each flush; bulk `insert()`, `update()` and
+`delete()` statements through the session are seen as they run. Raw SQL text is not seen:
+nothing but migrations writes that way. Flags are not tracked: the panel counts them live.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from sqlalchemy import delete, event, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
+
+from ..domain import outcomes
+from ..domain.instruments import INSTRUMENTS
+from .extensions import db
+from .models import BaselineChoice, Clinic, Entry, OutcomeSnapshot, Patient, TreatmentSession
+
+# Tables whose rows belong to one patient and feed outcomes.headline().
+PATIENT_TABLES = {model.__table__ for model in (Entry, TreatmentSession, BaselineChoice)}
+_PATIENTS = "snapshots.patients"  # session.info keys: what this transaction has marked
+_CLINICS = "snapshots.clinics"
+
+
+def remission_max_for(clinic: Clinic, instrument_id: str) -> int:
+    """The remission cut-off that applies in this clinic (MADRS is a clinic choice)."""
+    if instrument_id == "madrs":
+        return clinic.madrs_remission_max
+    return INSTRUMENTS[instrument_id].outcome.remission_max
+
+
+def refresh_snapshots(patient_id: str, session: Session | scoped_session | None = None) -> None:
+    """Recompute a patient's outcome snapshots from what the transaction sees now."""
+    session = db.session if session is None else session
+    # Lock the patient row: concurrent writers for one patient take turns, and each
+    # recomputes from what the previous one committed (PostgreSQL; SQLite has one writer).
+    # NO KEY UPDATE, because inserting an entry already holds KEY SHARE on this row.
+    patient = session.execute(
+        select(Patient).where(Patient.id == patient_id).with_for_update(key_share=True)
+    ).scalar_one_or_none()
+    session.execute(delete(OutcomeSnapshot).where(OutcomeSnapshot.patient_id == patient_id))
+    if patient is None:  # deleted in this transaction (only tests delete patients)
+        return
+    clinic = session.get(Clinic, patient.clinic_id)
+    entries = session.execute(
+        select(
+            Entry.id,
+            Entry.instrument,
+            Entry.taken_at,
+            Entry.total,
+            Entry.severity,
+            Entry.context,
+            Entry.voided,
+            Entry.session_id,
+        ).where(Entry.patient_id == patient_id, Entry.voided.is_(False))
+    ).all()
+    sessions = session.execute(
+        select(TreatmentSession.id, TreatmentSession.started_at).where(
+            TreatmentSession.patient_id == patient_id
+        )
+    ).all()
+    explicit = dict(
+        session.execute(
+            select(BaselineChoice.instrument, BaselineChoice.entry_id).where(
+                BaselineChoice.patient_id == patient_id
+            )
+        ).all()
+    )
+    for instrument_id, instrument in INSTRUMENTS.items():
+        own = [e for e in entries if e.instrument == instrument_id]
+        if not own:
+            continue
+        baseline, rule, latest, comparison = outcomes.headline(
+            instrument,
+            own,
+            sessions,
+            explicit.get(instrument_id),
+            remission_max_for(clinic, instrument_id),
+        )
+        session.add(
+            OutcomeSnapshot(
+                patient_id=patient_id,
+                instrument=instrument_id,
+                clinic_id=patient.clinic_id,
+                entry_count=len(own),
+                baseline_entry_id=baseline.id if baseline else None,
+                baseline_rule=rule,
+                baseline_total=baseline.total if baseline else None,
+                baseline_severity=baseline.severity if baseline else None,
+                baseline_taken_at=baseline.taken_at if baseline else None,
+                latest_entry_id=latest.id,
+                latest_total=latest.total,
+                latest_severity=latest.severity,
+                latest_taken_at=latest.taken_at,
+                change=comparison.change,
+                percent_change=comparison.percent_change,
+                response=comparison.response,
+                remission=comparison.remission,
+                reliable_change=comparison.reliable_change,
+            )
+        )
+
+
+def mark(session: Session, patient_ids=(), clinic_ids=()) -> None:
+    """Have these patients' (and these clinics' MADRS) snapshots recomputed before commit."""
+    session.info.setdefault(_PATIENTS, set()).update(patient_ids)
+    session.info.setdefault(_CLINICS, set()).update(clinic_ids)
+
+
+def _before_flush(session: Session, _flush_context, _instances) -> None:
+    # Deleted rows are read before the flush, while their attributes can still be loaded.
+    deleted = {row.patient_id for row in session.deleted if _table_of(row) in PATIENT_TABLES}
+    if deleted:
+        mark(session, deleted)
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    # After the flush foreign keys are filled in; new and dirty still list what it wrote.
+    patients, clinics = set(), set()
+    dirty = session.dirty
+    for row in chain(session.new, dirty):
+        table = _table_of(row)
+        if table in PATIENT_TABLES:
+            if row in dirty and not session.is_modified(row):
+                continue
+            patients.add(row.patient_id)
+            # A row moved to another patient changes the one it left too.
+            patients.update(inspect(row).attrs.patient_id.history.deleted)
+        elif table is Clinic.__table__ and row in dirty:
+            if inspect(row).attrs.madrs_remission_max.history.has_changes():
+                clinics.add(row.id)
+    if patients or clinics:
+        mark(session, patients, clinics)
+
+
+def _table_of(row):
+    return getattr(type(row), "__table__", None)
+
+
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = state.statement.entity_description.get("table")
+    if table in PATIENT_TABLES:
+        mark(state.session, _bulk_patients(state, table))
+    elif table is Clinic.__table__ and state.is_update:
+        # Which columns an update sets is not public API: any bulk update of a clinic counts.
+        mark(state.session, clinic_ids=_matched(state, table.c.id))
+
+
+def _bulk_patients(state: ORMExecuteState, table) -> set[str]:
+    """The patients a bulk statement writes to, known before it runs."""
+    if state.is_insert:
+        rows = state.parameters if isinstance(state.parameters, list) else [state.parameters]
+        if all(row and "patient_id" in row for row in rows):
+            return {row["patient_id"] for row in rows}
+        values = state.statement.compile().params  # insert().values(...): one row or many
+        found = {v for k, v in values.items() if k == "patient_id" or k.startswith("patient_id_m")}
+        if not found or None in found:
+            raise RuntimeError(f"A bulk insert into {table.name} must name its patient_id.")
+        return found
+    if state.is_executemany:  # an update by primary key: [{"id": ..., "voided": True}, ...]
+        if all("patient_id" in row for row in state.parameters):
+            return {row["patient_id"] for row in state.parameters}
+        ids = [row["id"] for row in state.parameters]
+        return set(state.session.scalars(select(table.c.patient_id).where(table.c.id.in_(ids))))
+    return set(_matched(state, table.c.patient_id))
+
+
+def _matched(state: ORMExecuteState, column) -> list:
+    """`column` of the rows an UPDATE or DELETE's WHERE matches, read before it runs."""
+    where = state.statement.whereclause
+    query = select(column).distinct()
+    query = query if where is None else query.where(where)
+    return state.session.scalars(query, state.parameters).all()
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer commit recomputes
+    session.flush()  # writes still pending are marked by this flush
+    # Snapshot rows are not tracked, so a recompute marks no one and this runs once; should
+    # one ever mark a patient, they are recomputed too, still before the commit.
+    while session.info.get(_PATIENTS) or session.info.get(_CLINICS):
+        patients = session.info.pop(_PATIENTS, set())
+        clinics = session.info.pop(_CLINICS, set())
+        if clinics:
+            patients |= set(
+                session.scalars(
+                    select(Entry.patient_id)
+                    .join(Patient, Patient.id == Entry.patient_id)
+                    .where(Patient.clinic_id.in_(clinics), Entry.instrument == "madrs")
+                    .distinct()
+                )
+            )
+        # Patient locks taken in one order by every writer: two transactions never deadlock.
+        for patient_id in sorted(patients):
+            refresh_snapshots(patient_id, session)
+        session.flush()
+
+
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # committed or rolled back: the marks are spent
+        session.info.pop(_PATIENTS, None)
+        session.info.pop(_CLINICS, None)
+
+
+_LISTENERS = {
+    "before_flush": _before_flush,
+    "after_flush": _after_flush,
+    "do_orm_execute": _do_orm_execute,
+    "before_commit": _before_commit,
+    "after_transaction_end": _after_transaction_end,
+}
+
+
+def keep_in_step(sessions: scoped_session) -> None:
+    """Install the hook on the sessions `sessions` makes (once, however often it is called)."""
+    for name, listener in _LISTENERS.items():
+        if not event.contains(sessions, name, listener):
+            event.listen(sessions, name, listener)
