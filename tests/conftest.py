@@ -1,7 +1,10 @@
-"""Fixtures: one app and one migrated database per run, emptied after every test.
+"""Fixtures: one app and one migrated database per test process, emptied after every test.
 
 TIDEMARK_TEST_DATABASE_URL picks the database (PostgreSQL in CI's second pass); otherwise a
-fresh SQLite file. Personas and small factories build the people a test needs.
+fresh SQLite file. Under pytest-xdist every worker has a database of its own: a SQLite file in
+the worker's temporary directory, or on PostgreSQL the base name with the worker's suffix
+(`test` -> `test_gw0`, `test_gw1`, ...), created when missing. Personas and small factories
+build the people a test needs.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 import flask_migrate
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
 
 from server import create_app
 from server.data.extensions import db, limiter
@@ -35,11 +41,71 @@ TEST_CONFIG = {
 }
 
 
+def xdist_worker() -> str:
+    """pytest-xdist's name for this process ("gw0", "gw1", ...), or "" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def test_database_url(tmp_path_factory) -> str:
+    """This process's own database (tmp_path_factory is already per xdist worker)."""
     url = os.environ.get("TIDEMARK_TEST_DATABASE_URL")
-    if url:
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    worker = xdist_worker()
+    if not worker or not url.startswith(("postgres://", "postgresql")):
         return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return _postgres_database_of_worker(url, worker)
+
+
+def _postgres_database_of_worker(url: str, worker: str) -> str:
+    """`<base>_<worker>` beside the base database, created if it does not exist yet."""
+    from server.config import database_url
+
+    base = make_url(database_url(url))
+    name = f"{base.database}_{worker}"
+    # The base database exists in CI; `postgres` is the fallback maintenance database.
+    for maintenance in (base.database, "postgres"):
+        engine = create_engine(
+            base.set(database=maintenance), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        try:
+            with engine.connect() as connection:
+                if not _database_exists(connection, name):
+                    try:
+                        connection.execute(text(f'CREATE DATABASE "{name}"'))
+                    except ProgrammingError:  # another run created it a moment ago
+                        if not _database_exists(connection, name):
+                            raise
+            break
+        except OperationalError:
+            if maintenance == "postgres":
+                raise
+        finally:
+            engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _database_exists(connection, name: str) -> bool:
+    query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    return connection.scalar(query, {"name": name}) is not None
+
+
+def _fast_commits(engine) -> None:
+    """Skip the fsync on every commit: test data need not survive a power cut.
+
+    With it, most of the suite's time was spent waiting on the disk (about 2 ms a commit).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _without_fsync(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: no fsync per commit
+        else:
+            cursor.execute("SET synchronous_commit = off")
+        cursor.close()
+        if engine.dialect.name != "sqlite":
+            dbapi_connection.commit()  # a SET inside a rolled-back transaction is undone
 
 
 def _empty_database(app) -> None:
@@ -56,6 +122,8 @@ def app(tmp_path_factory):
 
     url = database_url(test_database_url(tmp_path_factory))
     application = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with application.app_context():
+        _fast_commits(db.engine)
     _empty_database(application)
     with application.app_context():
         flask_migrate.upgrade()
@@ -63,17 +131,59 @@ def app(tmp_path_factory):
     return application
 
 
+def empty_tables(app) -> None:
+    """Delete every row, children before parents, in one transaction.
+
+    Measured faster than asking which tables have rows first, and far faster than TRUNCATE
+    on PostgreSQL (about 180 ms); on PostgreSQL the DELETEs go in one round trip.
+    """
+    tables = list(reversed(db.metadata.sorted_tables))
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("; ".join(f'DELETE FROM "{t.name}"' for t in tables))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+
+
 @pytest.fixture(autouse=True)
 def _clean(app):
     """Every test starts with empty tables and fresh rate-limit counters."""
     limiter.reset()
     yield
+    empty_tables(app)
+    limiter.reset()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every row of every table, taken to put the database back exactly as it was."""
+
+    rows: tuple
+
+
+def take_snapshot(app) -> Snapshot:
+    """The rows of every table as they are now."""
     with app.app_context():
         db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
-    limiter.reset()
+        with db.engine.connect() as connection:
+            return Snapshot(
+                tuple(
+                    (table, [row._asdict() for row in connection.execute(table.select())])
+                    for table in db.metadata.sorted_tables
+                )
+            )
+
+
+def restore_snapshot(app, snapshot: Snapshot) -> None:
+    """Empty every table, then insert the snapshot's rows, parents before children."""
+    empty_tables(app)
+    with app.app_context(), db.engine.begin() as connection:
+        for table, rows in snapshot.rows:
+            if rows:
+                connection.execute(table.insert(), rows)
 
 
 @contextmanager
@@ -260,8 +370,8 @@ class World:
         return response.json["token"]
 
 
-@pytest.fixture
-def world(app) -> World:
+def make_world(app) -> World:
+    """Clinics X and Y and their people, written straight to the database (no requests)."""
     with database(app):
         clinic_x = make_clinic("Clinic X")
         clinic_y = make_clinic("Clinic Y")
@@ -275,6 +385,11 @@ def world(app) -> World:
             admin_x=make_clinician(clinic_x, "admin.x@example.org", admin=True),
             clinician_y=make_clinician(clinic_y, "doc.y@example.org"),
         )
+
+
+@pytest.fixture
+def world(app) -> World:
+    return make_world(app)
 
 
 # ---------------------------------------------------------------- access-matrix helpers
