@@ -1,7 +1,10 @@
-"""Fixtures: one app and one migrated database per run, emptied after every test.
+"""Fixtures: one app and one migrated database per test process, emptied after every test.
 
 TIDEMARK_TEST_DATABASE_URL picks the database (PostgreSQL in CI's second pass); otherwise a
-fresh SQLite file. Personas and small factories build the people a test needs.
+fresh SQLite file. Under pytest-xdist every worker has a database of its own: a SQLite file in
+the worker's temporary directory, or on PostgreSQL the base name with the worker's suffix
+(`test` -> `test_gw0`, `test_gw1`, ...), created when missing. Personas and small factories
+build the people a test needs.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import flask_migrate
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
 
 from server import create_app
 from server.auth import hash_password
@@ -35,11 +42,67 @@ TEST_CONFIG = {
 }
 
 
+def xdist_worker() -> str:
+    """pytest-xdist's name for this process ("gw0", "gw1", ...), or "" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def test_database_url(tmp_path_factory) -> str:
+    """This process's own database: under xdist, one per worker."""
     url = os.environ.get("TIDEMARK_TEST_DATABASE_URL")
-    if url:
+    if not url:
+        # xdist already gives each worker a temporary directory of its own.
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    worker = xdist_worker()
+    if not worker:
         return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if url.startswith("sqlite"):
+        return _sqlite_file_of_worker(url, worker)
+    return _postgres_database_of_worker(url, worker)
+
+
+def _sqlite_file_of_worker(url: str, worker: str) -> str:
+    """`name_<worker>.db` beside the file the URL names (an in-memory database stays one)."""
+    parsed = make_url(url)
+    if parsed.database in (None, "", ":memory:"):
+        return url
+    path = Path(parsed.database)
+    return parsed.set(
+        database=str(path.with_name(f"{path.stem}_{worker}{path.suffix}"))
+    ).render_as_string()
+
+
+def _postgres_database_of_worker(url: str, worker: str) -> str:
+    """`<base>_<worker>` beside the base database, created if it does not exist yet."""
+    from server.config import database_url
+
+    base = make_url(database_url(url))
+    name = f"{base.database}_{worker}"
+    # The base database exists in CI; `postgres` is the fallback maintenance database.
+    for maintenance in (base.database, "postgres"):
+        engine = create_engine(
+            base.set(database=maintenance), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        try:
+            with engine.connect() as connection:
+                if not _database_exists(connection, name):
+                    try:
+                        connection.execute(text(f'CREATE DATABASE "{name}"'))
+                    except ProgrammingError:  # another run created it a moment ago
+                        if not _database_exists(connection, name):
+                            raise
+            break
+        except OperationalError:
+            if maintenance == "postgres":
+                raise
+        finally:
+            engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _database_exists(connection, name: str) -> bool:
+    query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    return connection.scalar(query, {"name": name}) is not None
 
 
 def _empty_database(app) -> None:
