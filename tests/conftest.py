@@ -172,6 +172,35 @@ def _clean(app):
     limiter.reset()
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """Every row of every table, taken to put the database back exactly as it was."""
+
+    rows: tuple
+
+
+def take_snapshot(app) -> Snapshot:
+    """The rows of every table as they are now."""
+    with app.app_context():
+        db.session.remove()
+        with db.engine.connect() as connection:
+            return Snapshot(
+                tuple(
+                    (table, [row._asdict() for row in connection.execute(table.select())])
+                    for table in db.metadata.sorted_tables
+                )
+            )
+
+
+def restore_snapshot(app, snapshot: Snapshot) -> None:
+    """Empty every table, then insert the snapshot's rows, parents before children."""
+    empty_tables(app)
+    with app.app_context(), db.engine.begin() as connection:
+        for table, rows in snapshot.rows:
+            if rows:
+                connection.execute(table.insert(), rows)
+
+
 @contextmanager
 def database(app):
     """A short application context for reading or writing the database directly.
@@ -356,8 +385,8 @@ class World:
         return response.json["token"]
 
 
-@pytest.fixture
-def world(app) -> World:
+def make_world(app) -> World:
+    """Clinics X and Y and their people, written straight to the database (no requests)."""
     with database(app):
         clinic_x = make_clinic("Clinic X")
         clinic_y = make_clinic("Clinic Y")
@@ -371,6 +400,11 @@ def world(app) -> World:
             admin_x=make_clinician(clinic_x, "admin.x@example.org", admin=True),
             clinician_y=make_clinician(clinic_y, "doc.y@example.org"),
         )
+
+
+@pytest.fixture
+def world(app) -> World:
+    return make_world(app)
 
 
 # ---------------------------------------------------------------- access-matrix helpers

@@ -17,14 +17,19 @@ from server.models import EnrollmentCode, Entry, Patient
 from tests.conftest import (
     Actor,
     Browser,
+    Snapshot,
     TokenClient,
     assert_bare_refusal,
     database,
+    empty_tables,
     entry_body,
     expired_token,
     make_patient,
+    make_world,
     new_token,
+    restore_snapshot,
     revoked_token,
+    take_snapshot,
 )
 
 OK = "ok"
@@ -137,14 +142,27 @@ CASES = [
 # ---------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def scene(world) -> Scene:
+@pytest.fixture(scope="module")
+def saved_scene(app) -> tuple[Scene, Snapshot]:
+    """The scene, built through the API once per module, and a snapshot of its rows."""
+    world = make_world(app)
     patient_a, patient_b = world.as_patient_a(), world.as_patient_b()
     entry_a = patient_a.post("/api/v1/patients/me/entries", json=entry_body(note=SECRET_NOTE)).json[
         "id"
     ]
     entry_b = patient_b.post("/api/v1/patients/me/entries", json=entry_body()).json["id"]
-    return Scene(world=world, entry_a=entry_a, entry_b=entry_b)
+    scene = Scene(world=world, entry_a=entry_a, entry_b=entry_b)
+    snapshot = take_snapshot(app)
+    empty_tables(app)
+    return scene, snapshot
+
+
+@pytest.fixture
+def scene(app, saved_scene) -> Scene:
+    """Every test starts from the same scene: the snapshot's rows, restored one for one."""
+    scene, snapshot = saved_scene
+    restore_snapshot(app, snapshot)
+    return scene
 
 
 def send(client, endpoint: Endpoint, pid: str, eid: str):
@@ -378,9 +396,9 @@ def test_only_a_clinician_of_the_clinic_may_reissue_an_enrollment_code(
 
 
 @pytest.fixture
-def patient_of_y(app, world):
+def patient_of_y(app, scene):
     with database(app):
-        return make_patient(world.clinic_y, "Yuri Y", enrolled=False).id
+        return make_patient(scene.world.clinic_y, "Yuri Y", enrolled=False).id
 
 
 def test_a_clinician_of_y_cannot_read_an_x_entry_by_its_valid_id(scene):

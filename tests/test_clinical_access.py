@@ -25,13 +25,18 @@ from server.models import (
 from tests.conftest import (
     Actor,
     Browser,
+    Snapshot,
     TokenClient,
     assert_bare_refusal,
     database,
+    empty_tables,
     entry_body,
     expired_token,
+    make_world,
     new_token,
+    restore_snapshot,
     revoked_token,
+    take_snapshot,
 )
 
 OK = "ok"
@@ -105,12 +110,25 @@ def _clinical_history(world, patient, patient_client, clinician) -> Target:
     return Target(pid=pid, sid=session.json["id"], eid=flagged.json["id"], fid=fid)
 
 
-@pytest.fixture
-def scene(world) -> Scene:
+@pytest.fixture(scope="module")
+def saved_scene(app) -> tuple[Scene, Snapshot]:
+    """The scene, built through the API once per module, and a snapshot of its rows."""
+    world = make_world(app)
     clinician = world.as_clinician_x()
     a = _clinical_history(world, world.patient_a, world.as_patient_a(), clinician)
     b = _clinical_history(world, world.patient_b, world.as_patient_b(), clinician)
-    return Scene(world=world, a=a, b=b)
+    scene = Scene(world=world, a=a, b=b)
+    snapshot = take_snapshot(app)
+    empty_tables(app)
+    return scene, snapshot
+
+
+@pytest.fixture
+def scene(app, saved_scene) -> Scene:
+    """Every test starts from the same scene: the snapshot's rows, restored one for one."""
+    scene, snapshot = saved_scene
+    restore_snapshot(app, snapshot)
+    return scene
 
 
 # ---------------------------------------------------------------- the endpoints (columns)
