@@ -1,7 +1,9 @@
 """Browser tests: the real PWA in Debian's Chromium, driven by Playwright, against a live server.
 
 The live server runs the session's app (same database, emptied after each test) in a thread on
-127.0.0.1, a secure context for service workers. Screenshots go to test-output/screenshots.
+127.0.0.1, a secure context for service workers. Under pytest-xdist each worker has its own app,
+database, live server (on a free port) and Chromium. Screenshots go to test-output/screenshots,
+each under its test's own name, so workers never write the same file.
 """
 
 from __future__ import annotations
