@@ -74,11 +74,10 @@ def test_a_resolver_of_the_clinic_is_named_and_one_of_another_clinic_is_not(app,
 
     resolved = listed(app, world, "resolved")[0]["items"]
 
-    assert sorted(item["resolved_by"].items() for item in resolved) == sorted(
-        [
-            {"id": mine, "display_name": "Dr Test"}.items(),
-            {"id": elsewhere, "display_name": None}.items(),
-        ]
+    by_id = sorted((item["resolved_by"] for item in resolved), key=lambda who: who["id"])
+    assert by_id == sorted(
+        [{"id": mine, "display_name": "Dr Test"}, {"id": elsewhere, "display_name": None}],
+        key=lambda who: who["id"],
     )
 
 
