@@ -14,6 +14,9 @@ DAYS = 730
 
 def _two_years_of_daily_entries(app, patient, account_id):
     now = datetime.now(UTC).replace(microsecond=0)
+    # At noon UTC (13:00 or 14:00 in Berlin): never near local midnight, so a DST change
+    # cannot put two entries on one local day, whatever the time the test runs.
+    last = (now - timedelta(days=1)).replace(hour=12, minute=0, second=0)
     rows = []
     for day in range(DAYS):
         answers = [(day + item) % 3 for item in range(8)] + [0]
@@ -24,7 +27,7 @@ def _two_years_of_daily_entries(app, patient, account_id):
                 "patient_id": patient.id,
                 "instrument": "phq9",
                 "answers": answers,
-                "taken_at": now - timedelta(days=DAYS - day, hours=-12),
+                "taken_at": last - timedelta(days=DAYS - 1 - day),
                 "context": "routine",
                 "session_explicit": False,
                 "total": scored.total,
