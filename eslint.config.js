@@ -4,6 +4,8 @@ import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
+  // Only our own code: never the virtualenv's or node_modules' bundled scripts.
+  { ignores: ['.venv/**', 'node_modules/**', 'test-output/**', 'instance/**'] },
   js.configs.recommended,
   {
     files: ['pwa/**/*.js'],

@@ -26,7 +26,8 @@ export class ApiError extends Error {
 
 export class NetworkError extends Error {}
 
-export async function api(path, { method = 'GET', body } = {}) {
+/** Call the API; `keepalive` lets a send outlive the page (a patient closing the app). */
+export async function api(path, { method = 'GET', body, keepalive = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
@@ -37,6 +38,7 @@ export async function api(path, { method = 'GET', body } = {}) {
       headers,
       credentials: 'same-origin',
       body: body === undefined ? undefined : JSON.stringify(body),
+      keepalive,
     });
   } catch (error) {
     throw new NetworkError(error.message);

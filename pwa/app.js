@@ -13,13 +13,14 @@ const ROUTES = {
   checkin: () => import('./views/checkin.js'),
   history: () => import('./views/history.js'),
   data: () => import('./views/data.js'),
+  help: () => import('./views/help.js'),
   panel: () => import('./views/panel.js'),
   flags: () => import('./views/flags.js'),
   patient: () => import('./views/patient.js'),
   admin: () => import('./views/admin.js'),
 };
 const PUBLIC = new Set(['signin', 'enroll']);
-const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data']);
+const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data', 'help']);
 const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin']);
 
 let routing = 0;
@@ -44,6 +45,7 @@ async function route() {
   if (state.user && state.user.role === 'patient' && !PATIENT_VIEWS.has(name)) name = '';
   if (!(name in ROUTES)) name = '';
   document.body.classList.toggle('wide', Boolean(state.user && state.user.role === 'clinician'));
+  renderHelpLink(name); // before the screen loads: help stays in reach if a screen fails
   const main = document.getElementById('main');
   const frame = h('div', { class: 'frame' });
   try {
@@ -87,6 +89,22 @@ function renderNav(current) {
   nav.hidden = false;
   show(nav, h('ul', {}, items.map(([name, label]) => h('li', {},
     h('a', { href: `#/${name}`, 'aria-current': name === current ? 'page' : null }, label)))));
+}
+
+/** "Get help now" in the header of every patient screen, never tucked into a menu. */
+function renderHelpLink(current) {
+  let link = document.getElementById('help-now');
+  if (!(state.user && state.user.role === 'patient')) {
+    if (link) link.remove();
+    return;
+  }
+  if (!link) {
+    link = h('a', { id: 'help-now', class: 'help-now', href: '#/help' }, 'Get help now');
+    document.querySelector('.bar').append(link);
+    ROUTES.help().catch(() => {}); // loaded now, so that it opens offline even without the cache
+  }
+  if (current === 'help') link.setAttribute('aria-current', 'page');
+  else link.removeAttribute('aria-current');
 }
 
 async function boot() {

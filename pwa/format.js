@@ -64,3 +64,15 @@ export function sessionLabel(session, treatments) {
 export function plural(count, one, many) {
   return `${count} ${count === 1 ? one : many}`;
 }
+
+/** Hours since `value` (an ISO time), by `now`. */
+export function hoursSince(value, now = new Date()) {
+  return (now - new Date(value)) / 3600000;
+}
+
+/** A span of hours in plain words: "less than an hour", "5 hours", "3 days". */
+export function durationWords(hours) {
+  if (hours < 1) return 'less than an hour';
+  if (hours < 48) return plural(Math.floor(hours), 'hour', 'hours');
+  return plural(Math.floor(hours / 24), 'day', 'days');
+}

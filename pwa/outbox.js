@@ -1,5 +1,8 @@
-// The outbox: a finished check-in is stored on the phone first, then sent.
-// Sent again on load, on `online`, on `visibilitychange` and after each new entry. A network
+// The outbox: what the patient sends is stored on the phone first, then sent. Two kinds: a
+// finished check-in ("entry") and a safety signal ("signal": a positive safety answer, sent the
+// moment it is given, before the check-in is finished). Items queued before signals existed
+// have no kind: they are entries.
+// Sent again on load, on `online`, on `visibilitychange` and after each new item. A network
 // failure or a 5xx keeps it queued; a 4xx is shown to the patient. The server's idempotency
 // (same id, same body → 200) makes every resend safe.
 
@@ -19,22 +22,34 @@ function changed(detail = {}) {
   window.dispatchEvent(new CustomEvent(CHANGED, { detail }));
 }
 
-/** This patient's queued and failed check-ins, oldest first. */
+const KINDS = {
+  entry: { path: (patientId) => `/patients/${patientId}/entries`, keepalive: false },
+  // The clinic must hear of it even if the patient closes the app while it is on its way.
+  signal: { path: (patientId) => `/patients/${patientId}/safety-signals`, keepalive: true },
+};
+
+/** This patient's queued and failed items, each with its `kind`: signals first, then oldest first. */
 export async function items(patientId) {
-  const rows = (await store.all('outbox')).filter((row) => row.patientId === patientId);
-  return rows.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));
+  const rows = (await store.all('outbox'))
+    .filter((row) => row.patientId === patientId)
+    .map((row) => ({ ...row, kind: row.kind || 'entry' }));
+  const rank = (row) => (row.kind === 'signal' ? 0 : 1);
+  return rows.sort((a, b) => rank(a) - rank(b) || a.queuedAt.localeCompare(b.queuedAt));
 }
 
-/** Remove every check-in of this patient from the phone (at sign-out). */
+/** Remove everything this patient queued from the phone (at sign-out). */
 export async function discardAll(patientId) {
   for (const row of await items(patientId)) await store.remove('outbox', row.id);
   changed();
 }
 
-/** Queue a finished check-in of this patient (only they will ever send it). */
-export async function enqueue(body, patientId) {
+/** Queue a finished check-in (or, with kind 'signal', a safety signal) of this patient (only
+ * they will ever send it). */
+export async function enqueue(body, patientId, kind = 'entry') {
+  if (!(kind in KINDS)) throw new Error(`Unknown outbox kind: ${kind}`);
   await store.put('outbox', {
     id: body.id,
+    kind,
     patientId,
     body,
     state: 'queued',
@@ -54,7 +69,8 @@ let again = null; // one more pass, for everyone who asked while `running` was u
 let againFor = null;
 
 /**
- * Send this patient's queued check-ins; resolves to {sent, queued, failed, needsSignIn}.
+ * Send this patient's queued items; resolves to {sent (entries), signals (the signals sent),
+ * queued, failed, needsSignIn, offline}.
  * A pass under way may have read the queue before this call, or be failing on a network
  * that has since come back (`online`), so a call during a pass gets one more pass after it.
  */
@@ -77,15 +93,23 @@ export function flush(patientId) {
 }
 
 async function send(patientId) {
-  const result = { sent: [], needsSignIn: false, offline: false };
+  const result = { sent: [], signals: [], needsSignIn: false, offline: false };
   for (const item of await items(patientId)) {
     if (item.state !== 'queued') continue;
+    const kind = KINDS[item.kind];
+    if (!kind) continue; // queued by a newer version of the app: left for it
     try {
       // The patient named, not "me": a session of someone else gets 404, never their data.
-      const entry = await api(`/patients/${item.patientId}/entries`, { method: 'POST', body: item.body });
+      const answer = await api(kind.path(item.patientId), {
+        method: 'POST', body: item.body, keepalive: kind.keepalive,
+      });
       await store.remove('outbox', item.id);
-      await remember(entry);
-      result.sent.push(entry);
+      if (item.kind === 'signal') {
+        result.signals.push(item.body);
+      } else {
+        await remember(answer);
+        result.sent.push(answer);
+      }
     } catch (error) {
       if (error instanceof NetworkError || (error instanceof ApiError && RETRY.has(error.status))
         || (error instanceof ApiError && error.status >= 500)) {
@@ -100,7 +124,7 @@ async function send(patientId) {
     }
   }
   const left = await items(patientId);
-  changed({ sent: result.sent.length });
+  changed({ sent: result.sent.length, signals: result.signals.length });
   return {
     ...result,
     queued: left.filter((i) => i.state === 'queued').length,

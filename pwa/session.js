@@ -47,17 +47,22 @@ export async function signedIn(answer) {
 /** Sign out on the server, then remove this person's data from the phone. Throws if the
  * server could not be reached or refused, so that nothing is removed while still signed in. */
 export async function signOut() {
+  const patientId = state.user && state.user.patient_id;
+  // What waits in the outbox (a safety signal above all) goes before it would be removed.
+  if (patientId && hasCsrf()) await outbox.flush(patientId).catch(() => null);
   try {
     await api('/auth/logout', { method: 'POST' });
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) throw error;
   }
-  const patientId = state.user && state.user.patient_id;
   state.user = null;
   setCsrf(null);
   clearDrafts();
   await clear('cache');
-  if (patientId) await outbox.discardAll(patientId);
+  if (patientId) {
+    localStorage.removeItem(safetyAnswerKey(patientId));
+    await outbox.discardAll(patientId);
+  }
   go('#/signin');
 }
 
@@ -73,6 +78,34 @@ function clearDrafts() {
   for (const key of Object.keys(sessionStorage)) {
     if (key.startsWith('tidemark-draft-')) sessionStorage.removeItem(key);
   }
+}
+
+// After a positive safety answer, Home keeps a help card for this long (issue 9).
+const HELP_CARD_HOURS = 24;
+const safetyAnswerKey = (patientId) => `tidemark-safety-answer-${patientId}`;
+
+/** Note on this phone, for this patient, that they just gave a positive safety answer. */
+export function rememberSafetyAnswer(at = new Date()) {
+  localStorage.setItem(safetyAnswerKey(state.user.patient_id), at.toISOString());
+}
+
+/** Whether this patient gave a positive safety answer on this phone in the last 24 hours. */
+export function recentSafetyAnswer(now = new Date()) {
+  const at = Date.parse(localStorage.getItem(safetyAnswerKey(state.user.patient_id)) || '');
+  if (Number.isNaN(at)) return false;
+  return (now - at) / 3600000 < HELP_CARD_HOURS;
+}
+
+/** The signed-in patient's clinic: {id, name, crisis}, from the cached user when offline. */
+export function clinic() {
+  return (state.user && state.user.clinic) || {};
+}
+
+/** Keep the newest crisis settings of the clinic (GET /clinic) with the cached user. */
+export async function keepClinic(fresh) {
+  if (!state.user || !fresh) return;
+  state.user = { ...state.user, clinic: { ...state.user.clinic, ...fresh } };
+  await cache.set('me', state.user);
 }
 
 /** The questionnaires, from the API when online, else from this phone's copy. */
@@ -113,7 +146,7 @@ function unreachable(error) {
   return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
 }
 
-/** Send the signed-in patient's queued check-ins; resolves to the outbox's result, or null. */
+/** Send the signed-in patient's queued items; resolves to the outbox's result, or null. */
 export async function flushOutbox() {
   if (!state.user || state.user.role !== 'patient') return null;
   if (!hasCsrf()) {

@@ -16,12 +16,14 @@ const SHELL = [
   '/format.js',
   '/ui.js',
   '/chart.js',
+  '/crisis.js',
   '/views/home.js',
   '/views/signin.js',
   '/views/enroll.js',
   '/views/checkin.js',
   '/views/history.js',
   '/views/data.js',
+  '/views/help.js',
   '/manifest.webmanifest',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
@@ -31,7 +33,9 @@ const SHELL = [
 self.addEventListener('install', (event) => {
   event.waitUntil(
     caches.open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((path) => new Request(path, { cache: 'reload' }))))
+      // 'no-cache': revalidated by ETag, so a file the page has just loaded costs a 304, not
+      // its bytes again, and a changed one is fetched whole: never a stale copy.
+      .then((cache) => cache.addAll(SHELL.map((path) => new Request(path, { cache: 'no-cache' }))))
       .then(() => self.skipWaiting()),
   );
 });

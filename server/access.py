@@ -57,6 +57,14 @@ def patient(pid: str) -> Patient:
     return found
 
 
+def patient_themself(pid: str) -> Patient:
+    """The signed-in patient, when `pid` is them (or `me`); a clinician is Forbidden."""
+    user = signed_in_user()
+    if not user.is_patient:
+        raise Forbidden("Only the patient themself may do this.")
+    return patient(pid)
+
+
 def patient_for_clinician(pid: str) -> Patient:
     """The patient `pid` for a clinician of their clinic; a patient is Forbidden."""
     clinician()

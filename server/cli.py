@@ -58,22 +58,36 @@ def create_clinician(email, clinic_name, display_name, admin, timezone, password
     db.session.commit()
     role = "clinic admin" if admin else "clinician"
     click.echo(f"Created {role} {email} in clinic {clinic.name!r}.")
+    if not clinic.crisis_ready:
+        click.echo(CRISIS_HINT.format(name=clinic.name))
+
+
+CRISIS_HINT = (
+    "Clinic {name!r} has no crisis resources yet: sign in as its admin and set them "
+    "(Admin → Crisis resources: the crisis line and the clinic's phone). Patients can be "
+    "added only once they are set."
+)
 
 
 @click.command("first-run-hint")
 @with_appcontext
 def first_run_hint():
-    """Say how to create the first clinician when there is none yet."""
+    """Say how to create the first clinician, and which clinics still lack crisis resources."""
     if not inspect(db.engine).has_table("user_account"):
         return
-    if db.session.scalar(db.select(User.id).where(User.role == "clinician").limit(1)):
+    if not db.session.scalar(db.select(User.id).where(User.role == "clinician").limit(1)):
+        click.echo(
+            "\nNo clinician exists yet. In another terminal, create the first one (it asks for "
+            "a password):\n\n"
+            "  .venv/bin/flask --app server create-clinician "
+            'you@example.org --clinic "Your clinic" --admin\n\n'
+            "Then sign in and set the clinic's crisis resources (Admin → Crisis resources): "
+            "patients can be added only once they are set.\n"
+        )
         return
-    click.echo(
-        "\nNo clinician exists yet. In another terminal, create the first one (it asks for a "
-        "password):\n\n"
-        "  .venv/bin/flask --app server create-clinician "
-        'you@example.org --clinic "Your clinic" --admin\n'
-    )
+    for clinic in db.session.scalars(db.select(Clinic).order_by(Clinic.name)):
+        if not clinic.crisis_ready:
+            click.echo("\n" + CRISIS_HINT.format(name=clinic.name))
 
 
 @click.command("synthetic-clinic")

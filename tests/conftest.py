@@ -272,8 +272,22 @@ class TokenClient(_Verbs):
 # ---------------------------------------------------------------- factories
 
 
-def make_clinic(name: str | None = None, timezone: str = "Europe/Berlin") -> Clinic:
+READY_CRISIS = {
+    "emergency_number": "112",
+    "crisis_line": {"name": "Test Crisis Line", "phone": "0800 111 0111", "sms": None},
+    "clinic_phone": "+49 30 1234567",
+    "clinic_hours": None,
+    "message": None,
+}
+
+
+def make_clinic(
+    name: str | None = None, timezone: str = "Europe/Berlin", crisis_ready: bool = True
+) -> Clinic:
+    """A clinic; with its crisis resources set unless `crisis_ready=False` (no patients yet)."""
     clinic = Clinic(name=name or f"Clinic {uuid.uuid4().hex[:8]}", timezone=timezone)
+    if crisis_ready:
+        clinic.crisis = READY_CRISIS
     db.session.add(clinic)
     db.session.commit()
     return clinic

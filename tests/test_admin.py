@@ -1,4 +1,5 @@
-"""Clinic administration: the audit log, the clinic's clinicians and its crisis text."""
+"""Clinic administration: the audit log and the clinic's clinicians (settings and crisis
+resources: test_crisis_resources.py)."""
 
 import re
 import uuid
@@ -8,12 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from server.data.models import AuditEvent, User
-from server.domain.crisis import DEFAULT_CRISIS_TEXT
-from tests.conftest import PASSWORD, Browser, TokenClient, database, make_patient
+from tests.conftest import PASSWORD, Browser, TokenClient, database
 
 AUDIT = "/api/v1/audit"
 CLINICIANS = "/api/v1/clinicians"
-CLINIC = "/api/v1/clinic"
 ME = "/api/v1/auth/me"
 NEW_PASSWORD = "a first password to pass on"
 UTC_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -584,101 +583,3 @@ def test_a_refused_deactivation_writes_no_audit_record(app, world):
     )
 
     assert _read_log(admin, action="clinician.deactivate") == []
-
-
-# ---------------------------------------------------------------- the clinic and its crisis text
-
-
-def _crisis_resources_of(browser) -> str:
-    response = browser.get(ME)
-    assert response.status_code == 200
-    return response.json["user"]["clinic"]["crisis_resources"]
-
-
-def test_a_clinician_reads_their_clinic(app, world):
-    response = world.as_clinician_x().get(CLINIC)
-
-    assert response.status_code == 200
-    assert response.json["id"] == world.clinic_x.id
-    assert response.json["name"] == "Clinic X"
-    assert response.json["crisis_text"] is None
-    assert response.json["crisis_resources"] == DEFAULT_CRISIS_TEXT
-
-
-@pytest.mark.parametrize(("actor", "expected"), [(*ANONYMOUS, 401), (*PATIENT, 403)])
-def test_only_a_clinician_may_read_the_clinic_settings(app, world, actor, expected):
-    client = {**ANONYMOUS, **PATIENT}[actor](world)
-
-    response = client.get(CLINIC)
-
-    assert response.status_code == expected
-    assert "crisis_text" not in response.json
-
-
-def test_the_admins_crisis_text_reaches_the_patients_me(app, world):
-    patient = world.as_patient_a()  # signed in before the change
-    text = "Call the Clinic X crisis line: 0800 111 222, day and night."
-
-    response = world.as_admin_x().patch(CLINIC, json={"crisis_text": text})
-
-    assert response.status_code == 200
-    assert response.json["crisis_text"] == text
-    assert response.json["crisis_resources"] == text
-    assert _crisis_resources_of(patient) == text
-    assert _crisis_resources_of(world.as_patient_b()) == text
-    assert world.as_clinician_x().get(CLINIC).json["crisis_text"] == text
-
-
-def test_a_null_crisis_text_restores_the_default(app, world):
-    patient = world.as_patient_a()
-    admin = world.as_admin_x()
-    assert admin.patch(CLINIC, json={"crisis_text": "Call 0800 111 222."}).status_code == 200
-    assert _crisis_resources_of(patient) != DEFAULT_CRISIS_TEXT
-
-    response = admin.patch(CLINIC, json={"crisis_text": None})
-
-    assert response.status_code == 200
-    assert response.json["crisis_text"] is None
-    assert response.json["crisis_resources"] == DEFAULT_CRISIS_TEXT
-    assert _crisis_resources_of(patient) == DEFAULT_CRISIS_TEXT
-
-
-def test_clinic_xs_crisis_text_does_not_reach_clinic_ys_patients(app, world):
-    with database(app):
-        make_patient(world.clinic_y, "Yusuf Y", email="yusuf@example.org")
-    patient_of_y = world.browser()
-    assert patient_of_y.login("yusuf@example.org").status_code == 200
-    patched = world.as_admin_x().patch(CLINIC, json={"crisis_text": "Call Clinic X."})
-
-    assert patched.status_code == 200
-    assert _crisis_resources_of(patient_of_y) == DEFAULT_CRISIS_TEXT
-    assert world.as_clinician_y().get(CLINIC).json["crisis_text"] is None
-
-
-@pytest.mark.parametrize(("actor", "expected"), [(*NON_ADMIN, 403), (*PATIENT, 403)])
-def test_only_an_admin_may_change_the_crisis_text(app, world, actor, expected):
-    patient = world.as_patient_a()
-    before = _crisis_resources_of(patient)
-    client = {**NON_ADMIN, **PATIENT}[actor](world)
-
-    response = client.patch(CLINIC, json={"crisis_text": "Call someone else."})
-
-    assert response.status_code == expected
-    assert _crisis_resources_of(patient) == before
-    assert world.as_clinician_x().get(CLINIC).json["crisis_text"] is None
-
-
-@pytest.mark.parametrize(("length", "expected"), [(4000, 200), (4001, 422), (10_000, 422)])
-def test_the_crisis_text_may_be_at_most_4000_characters(app, world, length, expected):
-    patient = world.as_patient_a()
-    before = _crisis_resources_of(patient)
-    text = ("Call 0800 111 222. " * 600)[:length]
-
-    response = world.as_admin_x().patch(CLINIC, json={"crisis_text": text})
-
-    assert response.status_code == expected
-    if expected == 422:
-        assert "crisis_text" in response.json["errors"]["json"]
-        assert _crisis_resources_of(patient) == before
-    else:
-        assert _crisis_resources_of(patient) == text

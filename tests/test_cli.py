@@ -2,7 +2,7 @@
 
 from server.data.extensions import db
 from server.data.models import Clinic, User
-from tests.conftest import Browser, database
+from tests.conftest import READY_CRISIS, Browser, database
 
 
 def run(app, *args, password="a fine long password\n"):
@@ -54,4 +54,43 @@ def test_the_server_prints_how_to_create_the_first_clinician_only_when_there_is_
     runner = app.test_cli_runner()
     assert "create-clinician" in runner.invoke(args=["first-run-hint"]).output
     run(app, "f@example.org", "--clinic", "North", "--admin", "--password-stdin")
+    assert "create-clinician" not in runner.invoke(args=["first-run-hint"]).output
+
+
+def test_a_new_clinic_has_no_crisis_resources_and_both_commands_say_to_set_them(app):
+    runner = app.test_cli_runner()
+    assert "crisis resources" in runner.invoke(args=["first-run-hint"]).output
+
+    created = run(app, "g@example.org", "--clinic", "North", "--admin", "--password-stdin")
+
+    assert "crisis resources" in created.output
+    with database(app) as session:
+        assert session.scalar(db.select(Clinic)).crisis_ready is False
+    hint = runner.invoke(args=["first-run-hint"]).output
+    assert "'North' has no crisis resources" in hint
+
+
+def test_the_hint_is_silent_once_every_clinic_has_its_crisis_resources(app):
+    runner = app.test_cli_runner()
+    run(app, "h@example.org", "--clinic", "North", "--admin", "--password-stdin")
+    with database(app) as session:
+        session.scalar(db.select(Clinic)).crisis = READY_CRISIS
+        session.commit()
+
     assert runner.invoke(args=["first-run-hint"]).output == ""
+
+
+def test_the_synthetic_clinic_has_crisis_resources_and_accepts_patients(app):
+    result = app.test_cli_runner().invoke(
+        args=["synthetic-clinic", "--name", "Demo", "--patients", "1", "--years", "0.1"]
+    )
+    assert result.exit_code == 0, result.output
+    with database(app) as session:
+        clinic = session.scalar(db.select(Clinic).where(Clinic.name == "Demo"))
+        assert clinic.crisis_ready is True
+        assert clinic.crisis["crisis_line"]["phone"]
+        admin = session.scalar(db.select(User).where(User.clinic_id == clinic.id, User.is_admin))
+        email = admin.email
+    browser = Browser(app)
+    assert browser.login(email, "synthetic patient password").status_code == 200
+    assert browser.get("/api/v1/clinic").json["crisis_ready"] is True

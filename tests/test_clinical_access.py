@@ -152,6 +152,17 @@ def new_session(target: Target) -> dict:
     return {"started_at": datetime.now(UTC).isoformat(), "treatment": "ketamine_iv"}
 
 
+def new_signal(target: Target) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "checkin_id": str(uuid.uuid4()),
+        "instrument": "phq9",
+        "item": "phq9_9",
+        "answer": 1,
+        "answered_at": datetime.now(UTC).isoformat(),
+    }
+
+
 ENDPOINTS = {
     "sessions": Endpoint("GET", "/patients/{pid}/sessions", 200),
     "add session": Endpoint("POST", "/patients/{pid}/sessions", 201, new_session),
@@ -167,6 +178,8 @@ ENDPOINTS = {
     "resolve": Endpoint("POST", "/flags/{fid}/resolve", 200, {"note": "called the patient"}),
     "clinic": Endpoint("GET", "/clinic", 200),
     "edit clinic": Endpoint("PATCH", "/clinic", 200, {"madrs_remission_max": 10}),
+    "flag": Endpoint("GET", "/flags/{fid}", 200),
+    "signal": Endpoint("POST", "/patients/{pid}/safety-signals", 201, new_signal),
 }
 COLUMNS = list(ENDPOINTS)
 # The columns whose path names a patient or a flag of clinic X.
@@ -201,28 +214,31 @@ ACTORS = {
 
 # A patient is refused the clinician-only endpoints with 403 whatever the id: the refusal
 # depends on the role alone, so it reveals nothing about the id. Clinician Y reaches its own
-# (empty) panel, flags and clinic; X's patients, sessions and flags are unknown to it.
+# (empty) panel, flags and clinic; X's patients, sessions and flags are unknown to it. Every
+# signed-in user reads their clinic (a patient: its name and crisis resources); only the
+# patient sends a safety signal, and a clinician is refused it whatever the id.
 # fmt: off
 # ses: sessions, add: add session, one: session, edt: edit session, sum: summary, set/clr: set and
-# clear baseline, pnl: panel, flg: flags, res: resolve, cli: clinic, ecl: edit clinic
+# clear baseline, pnl: panel, flg: flags, res: resolve, cli: clinic, ecl: edit clinic, one flag,
+# sig: safety signal
 MATRIX = {
-    #                                       ses add one edt sum set clr pnl flg res cli ecl
-    "anonymous":                           [401,401,401,401,401,401,401,401,401,401,401,401],
-    "patient A on own data":               [OK, 403,OK, 403,OK, 403,403,403,403,403,403,403],
-    "patient A on patient B":              [404,403,404,403,404,403,403,403,403,403,403,403],
-    "patient B on patient A":              [404,403,404,403,404,403,403,403,403,403,403,403],
-    "patient A on unknown ids":            [404,403,404,403,404,403,403,403,403,403,403,403],
-    "clinician X":                         [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, 403],
-    "clinic admin X":                      [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK],
-    "clinician X on unknown ids":          [404,404,404,404,404,404,404,OK, OK, 404,OK, 403],
-    "clinician Y":                         [404,404,404,404,404,404,404,OK, OK, 404,OK, 403],
-    "clinician Y on unknown ids":          [404,404,404,404,404,404,404,OK, OK, 404,OK, 403],
-    "clinician X revoked token":           [401,401,401,401,401,401,401,401,401,401,401,401],
-    "clinician X expired token":           [401,401,401,401,401,401,401,401,401,401,401,401],
-    "clinician X cookie without CSRF":     [OK, 403,OK, 403,OK, 403,403,OK, OK, 403,OK, 403],
-    "clinic admin X cookie without CSRF":  [OK, 403,OK, 403,OK, 403,403,OK, OK, 403,OK, 403],
-    "clinician X bearer token":            [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, 403],
-    "clinic admin X bearer token":         [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK],
+    #                                     ses add one edt sum set clr pnl flg res cli ecl flg sig
+    "anonymous":                         [401,401,401,401,401,401,401,401,401,401,401,401,401,401],
+    "patient A on own data":             [OK, 403,OK, 403,OK, 403,403,403,403,403,OK, 403,403,OK ],
+    "patient A on patient B":            [404,403,404,403,404,403,403,403,403,403,OK, 403,403,404],
+    "patient B on patient A":            [404,403,404,403,404,403,403,403,403,403,OK, 403,403,404],
+    "patient A on unknown ids":          [404,403,404,403,404,403,403,403,403,403,OK, 403,403,404],
+    "clinician X":                       [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, 403,OK, 403],
+    "clinic admin X":                    [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, 403],
+    "clinician X on unknown ids":        [404,404,404,404,404,404,404,OK, OK, 404,OK, 403,404,403],
+    "clinician Y":                       [404,404,404,404,404,404,404,OK, OK, 404,OK, 403,404,403],
+    "clinician Y on unknown ids":        [404,404,404,404,404,404,404,OK, OK, 404,OK, 403,404,403],
+    "clinician X revoked token":         [401,401,401,401,401,401,401,401,401,401,401,401,401,401],
+    "clinician X expired token":         [401,401,401,401,401,401,401,401,401,401,401,401,401,401],
+    "clinician X cookie without CSRF":   [OK, 403,OK, 403,OK, 403,403,OK, OK, 403,OK, 403,OK, 403],
+    "clinic admin X cookie without CSRF": [OK, 403,OK, 403,OK, 403,403,OK, OK, 403,OK, 403,OK, 403],
+    "clinician X bearer token":          [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, 403,OK, 403],
+    "clinic admin X bearer token":       [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, 403],
 }
 # fmt: on
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import update
 
 from server.data.models import EnrollmentCode
-from tests.conftest import Browser, database
+from tests.conftest import READY_CRISIS, Browser, database
 
 PATIENTS = "/api/v1/patients"
 ENROLL = "/api/v1/auth/enroll"
@@ -131,8 +131,7 @@ def test_enrolling_creates_a_signed_in_patient_account(app, world):
     )
     assert user["clinic"]["id"] == world.clinic_x.id
     assert user["clinic"]["name"] == "Clinic X"
-    assert "not watched" not in user["clinic"]["crisis_resources"]  # the PWA says that itself
-    assert "emergency" in user["clinic"]["crisis_resources"]
+    assert user["clinic"]["crisis"] == READY_CRISIS  # the numbers to dial, offline too
     assert response.json["csrf_token"]
     assert browser.get("/api/v1/auth/me").json["user"]["id"] == user["id"]
     own = browser.get(f"{PATIENTS}/me")

@@ -26,6 +26,11 @@ FLAG_FIELDS = {
     "resolved_by",
     "resolved_at",
     "note",
+    "signal",
+    "raised_by",
+    "age_hours",
+    "hours_to_resolve",
+    "overdue",
 }
 ITEM_9_ONLY = [0, 0, 0, 0, 0, 0, 0, 0, 1]
 

@@ -840,7 +840,9 @@ def add_patients_directly(app, world, count: int, first: int) -> None:
                 )
                 session.add(entry)
                 for kind in scored.flags:
-                    session.add(Flag(patient_id=patient.id, entry=entry, kind=kind))
+                    session.add(
+                        Flag(patient_id=patient.id, checkin_id=entry.id, entry=entry, kind=kind)
+                    )
         session.commit()  # the session hook writes their snapshots
 
 

@@ -4,8 +4,7 @@ import pytest
 
 from server.data.extensions import db
 from server.data.models import Patient, User
-from server.domain.crisis import DEFAULT_CRISIS_TEXT
-from tests.conftest import PASSWORD, Browser, database
+from tests.conftest import PASSWORD, READY_CRISIS, Browser, database
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
@@ -46,7 +45,7 @@ def test_a_clinician_signs_in_and_gets_their_user_and_a_csrf_token(app, world):
         "clinic": {
             "id": world.clinic_x.id,
             "name": "Clinic X",
-            "crisis_resources": DEFAULT_CRISIS_TEXT,
+            "crisis": READY_CRISIS,
         },
         "patient_id": None,
     }
@@ -65,8 +64,7 @@ def test_a_patient_signs_in_and_their_user_names_their_patient_record(app, world
     )
     assert user["clinic"]["id"] == world.clinic_x.id
     assert user["clinic"]["name"] == "Clinic X"
-    assert "not watched" not in user["clinic"]["crisis_resources"]  # the PWA says that itself
-    assert "emergency" in user["clinic"]["crisis_resources"]
+    assert user["clinic"]["crisis"] == READY_CRISIS  # the numbers to dial, offline too
 
 
 def test_an_admin_is_marked_as_admin(app, world):

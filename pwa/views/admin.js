@@ -1,28 +1,120 @@
-// Account and clinic administration: API tokens for everyone; clinicians and audit for admins.
+// Account and clinic administration: the clinic's crisis resources (set by an admin, shown to
+// everyone), API tokens for everyone; clinicians and audit for admins.
 
 import { allPages, api, errorMessage } from '../api.js';
 import { choices, dayAndTime, labelOf } from '../format.js';
 import { signOut, state, vocabularies } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { apiForm, field, select } from '../widgets.js';
+import { Incomplete, apiForm, field, select } from '../widgets.js';
 
 export async function render(main, params, newToken = null) {
   const admin = state.user.is_admin;
   document.title = `${admin ? 'Clinic admin' : 'Account'} · Tidemark`;
   const refresh = () => render(main, params);
-  const [tokens, clinicians, words] = await Promise.all([
+  const [tokens, clinicians, words, clinic] = await Promise.all([
     allPages('/auth/tokens'),
     admin ? allPages('/clinicians') : Promise.resolve([]),
     vocabularies(),
+    api('/clinic'),
   ]);
   show(main,
     h('h1', {}, admin ? 'Clinic admin' : 'Account'),
     h('p', {}, `Signed in as ${state.user.email}, ${state.user.clinic.name}.`),
+    crisisSection(clinic, admin),
     tokensSection(tokens, refresh, (token) => render(main, params, token), newToken),
     admin ? cliniciansSection(clinicians, words.roles, refresh) : null,
     admin ? await auditSection(params, words) : null,
     h('section', { class: 'card' }, button('Sign out', () => signOut())));
   focusHeading(main);
+}
+
+// The crisis form's inputs, named by their path in PATCH /clinic (so that a 422 names them).
+const CRISIS_FIELDS = [
+  ['crisis.emergency_number', 'Emergency number', 'tel', 'The local emergency services, for example 911 or 112.'],
+  ['crisis.crisis_line.name', 'Crisis line name', 'text', 'For example: 988 Suicide & Crisis Lifeline.'],
+  ['crisis.crisis_line.phone', 'Crisis line phone number', 'tel', 'Needed before patients can be added.'],
+  ['crisis.crisis_line.sms', 'Crisis line text message number (optional)', 'tel', 'Leave empty if the line takes no text messages.'],
+  ['crisis.clinic_phone', 'Clinic phone number', 'tel', 'Needed before patients can be added.'],
+  ['crisis.clinic_hours', 'Clinic opening hours', 'text', 'For example: Mon–Fri 9–17.'],
+];
+
+function crisisValue(crisis, path) {
+  return path.split('.').slice(1).reduce((value, key) => (value ? value[key] : null), crisis);
+}
+
+/** The numbers patients see on the crisis screen, and when a flag becomes overdue: a form for
+ * admins, what is set for everyone else. */
+function crisisSection(clinic, admin) {
+  const section = h('section', { class: 'card crisis-settings', 'aria-labelledby': 'crisis-title' });
+  const draw = (current, saved) => {
+    const { crisis } = current;
+    const missing = current.crisis_ready ? null : h('div', { class: 'warning' },
+      h('p', {}, h('strong', {}, 'Crisis resources are not set yet. '),
+        'Patients cannot be added until these are set: the crisis line phone number and the clinic phone number.'));
+    show(section,
+      h('h2', { id: 'crisis-title' }, 'Crisis resources'),
+      h('p', {}, 'Patients see these numbers, ready to call or text, whenever they answer a question about self-harm, and from "Get help now" on every screen, offline too.'),
+      missing,
+      saved ? h('p', { class: 'notice', role: 'status', tabindex: '-1' }, 'Saved. Patients see the new numbers from their next screen.') : null,
+      admin ? crisisForm(current, (answer) => {
+        draw(answer, true);
+        section.querySelector('[role=status]').focus();
+      }) : [
+        h('dl', { class: 'figures' }, CRISIS_FIELDS.map(([path, label]) => [
+          h('dt', {}, label.replace(' (optional)', '')), h('dd', {}, crisisValue(crisis, path) || 'not set')]),
+        h('dt', {}, 'Message to patients'), h('dd', {}, crisis.message || 'none'),
+        h('dt', {}, 'Flags overdue after'), h('dd', {}, `${current.flag_overdue_hours} hours`)),
+        h('p', { class: 'hint' }, 'Only a clinic admin can change these.'),
+      ]);
+  };
+  draw(clinic, false);
+  return section;
+}
+
+function crisisForm(clinic, done) {
+  const { crisis } = clinic;
+  return apiForm({
+    method: 'PATCH',
+    path: '/clinic',
+    submitLabel: 'Save crisis resources',
+    build: (data, form) => {
+      const text = (name) => String(data.get(name) || '').trim() || null;
+      const line = {
+        name: text('crisis.crisis_line.name'),
+        phone: text('crisis.crisis_line.phone'),
+        sms: text('crisis.crisis_line.sms'),
+      };
+      const partLine = (line.name || line.phone || line.sms) && (!line.name || !line.phone);
+      if (partLine) {
+        const controls = ['name', 'phone'].filter((key) => !line[key])
+          .map((key) => form.elements.namedItem(`crisis.crisis_line.${key}`));
+        throw new Incomplete('A crisis line needs both its name and its phone number.', controls);
+      }
+      const hours = String(data.get('flag_overdue_hours')).trim();
+      if (!hours) throw new Incomplete('Say after how many hours an open flag is overdue.', [form.elements.namedItem('flag_overdue_hours')]);
+      return {
+        crisis: {
+          emergency_number: text('crisis.emergency_number'),
+          crisis_line: line.name ? line : null,
+          clinic_phone: text('crisis.clinic_phone'),
+          clinic_hours: text('crisis.clinic_hours'),
+          message: text('crisis.message'),
+        },
+        flag_overdue_hours: Number(hours),
+      };
+    },
+    done,
+    children: [
+      h('div', { class: 'grid' }, CRISIS_FIELDS.map(([path, label, type, hint]) => field(label,
+        h('input', { name: path, type, value: crisisValue(crisis, path) || '', autocomplete: 'off', ...(type === 'tel' ? { inputmode: 'tel' } : {}) }),
+        hint))),
+      field('Message to patients (optional)', h('textarea', { name: 'crisis.message', rows: 3, maxlength: 2000 }, crisis.message || ''),
+        'Shown on the crisis screen under the numbers, for example what to do out of hours.'),
+      field('An open safety flag is overdue after (hours, 1 to 168)',
+        h('input', { name: 'flag_overdue_hours', type: 'number', min: 1, max: 168, inputmode: 'numeric', value: clinic.flag_overdue_hours }),
+        'Overdue flags are marked on the panel, in the flag inbox and on the patient page.'),
+    ],
+  });
 }
 
 function tokensSection(tokens, refresh, showNew, newToken) {

@@ -1,15 +1,20 @@
 // One questionnaire, one question per screen; the finished check-in goes to the outbox first.
+// A positive safety answer goes at once, before the check-in is finished: a safety signal,
+// queued once per check-in and item (its id is kept in the draft), then the crisis screen.
 
-import { serverNow } from '../api.js';
+import { api, serverNow } from '../api.js';
+import { crisisResources, NOT_WATCHED } from '../crisis.js';
 import { bandOf, bandWords, daysSince, isoWithOffset, plural } from '../format.js';
-import { go } from '../nav.js';
+import { currentRoute, go } from '../nav.js';
 import * as outbox from '../outbox.js';
-import { cachedGet, flushOutbox, instruments, state, vocabularies } from '../session.js';
+import {
+  cachedGet, clinic, flushOutbox, instruments, rememberSafetyAnswer, state, vocabularies,
+} from '../session.js';
 import { cache } from '../store.js';
-import { alertBox, announce, button, focusHeading, h, paragraphs, show } from '../ui.js';
+import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
 
-const NOT_WATCHED = 'Your answers go to your care team, but nobody watches them around the clock. '
-  + 'If you might act on these thoughts, or feel unsafe, call your emergency number now.';
+// At most this long the crisis screen waits for the signal to be stored on the phone.
+const STORE_WAIT_MS = 500;
 
 export async function render(main, params) {
   const [scales, words] = await Promise.all([instruments(), vocabularies()]);
@@ -28,20 +33,36 @@ export async function render(main, params) {
     difficulty: null,
     crisisSeen: false,
     entryId: crypto.randomUUID(), // fixed once: a second tap on Finish queues the same entry
+    signals: {}, // item id → {body, queued}: one safety signal per check-in and item, ever
   };
+  draft.signals = draft.signals || {}; // a draft saved by an older version of the app
   // The contexts a patient may choose, in the words of their check-in.
   const contexts = words.contexts.filter((c) => c.patient_label);
   const flow = { main, instrument, draft, key, contexts, recall: await recallNotice(instrument) };
   document.title = `${instrument.name} check-in · Tidemark`;
+  // A reloaded draft: every positive safety answer has its signal, stored on the phone (the
+  // page may have been closed before it was, or the draft saved by an older version).
+  instrument.items.forEach((item, index) => {
+    const threshold = instrument.safety_thresholds[item.id];
+    if (threshold !== undefined && draft.answers[index] !== null && draft.answers[index] >= threshold) {
+      signal(flow, index);
+    }
+  });
+  for (const [itemId, kept] of Object.entries(draft.signals)) {
+    if (!kept.queued && !kept.sent) store(flow, itemId);
+  }
   step(flow);
 }
 
 function save(flow) {
+  if (flow.draft.step === 'done') return; // finished: the draft is gone for good
   sessionStorage.setItem(flow.key, JSON.stringify(flow.draft));
 }
 
 function step(flow) {
   save(flow);
+  if (flow.leaving) flow.leaving();
+  flow.leaving = null;
   const { draft } = flow;
   if (draft.step === 'context') contextScreen(flow);
   else if (draft.step === 'crisis') crisisScreen(flow);
@@ -66,7 +87,8 @@ async function recallNotice(instrument) {
   const days = Number((instrument.recall.match(/^P(\d+)D$/) || [])[1] || 0);
   if (!days) return null;
   const summary = await cache.get(`summary:${instrument.id}`);
-  const queued = (await outbox.items(state.user.patient_id)).filter((i) => i.body.instrument === instrument.id);
+  const queued = (await outbox.items(state.user.patient_id))
+    .filter((i) => i.kind === 'entry' && i.body.instrument === instrument.id);
   const times = [
     ...(summary && summary.latest ? [summary.latest.taken_at] : []),
     ...queued.map((i) => i.body.taken_at),
@@ -131,11 +153,22 @@ function questionScreen(flow, index) {
     draft.answers[index] = Number(chosen.value);
     const threshold = instrument.safety_thresholds[item.id];
     if (threshold !== undefined && draft.answers[index] >= threshold) {
-      draft.step = 'crisis'; // at once, before anything is sent, online or not
+      draft.step = 'crisis'; // at once, online or not
       draft.crisisAfter = index;
-    } else {
-      draft.step = nextAfter(flow, index);
+      // The signal is on the phone (or on its way) before the crisis screen shows, so that
+      // closing the app on that screen still tells the clinic; an outbox that is slow to
+      // store holds the crisis screen back no longer than a moment.
+      if (flow.raising) return null; // a second tap while it is stored
+      flow.raising = true;
+      const stored = signal(flow, index);
+      const moment = new Promise((resolve) => { setTimeout(resolve, STORE_WAIT_MS); });
+      Promise.race([stored, moment]).then(() => {
+        flow.raising = false;
+        if (draft.step === 'crisis') step(flow);
+      });
+      return null;
     }
+    draft.step = nextAfter(flow, index);
     if (draft.step === 'finish') finish(flow);
     else step(flow);
     return null;
@@ -160,19 +193,109 @@ function nextAfter(flow, index) {
   return 'finish';
 }
 
+/** The safety signal of the answer to item `index`: made once per check-in and item (a changed
+ * answer, Back and forth, or a reload never make another), stored in the outbox, sent at once.
+ * Resolves once it is stored on the phone. */
+function signal(flow, index) {
+  const { draft, instrument } = flow;
+  const item = instrument.items[index];
+  if (!draft.signals[item.id]) {
+    draft.signals[item.id] = {
+      body: {
+        id: crypto.randomUUID(),
+        checkin_id: draft.entryId, // the finished entry joins the flag this signal opens
+        instrument: instrument.id,
+        item: item.id,
+        answer: draft.answers[index],
+        answered_at: isoWithOffset(serverNow()),
+      },
+      queued: false,
+    };
+    save(flow);
+    rememberSafetyAnswer(); // Home shows the help card for the next 24 hours
+  }
+  const kept = draft.signals[item.id];
+  return kept.queued || kept.sent ? Promise.resolve() : store(flow, item.id);
+}
+
+/** Store the item's signal in the outbox and send it; once, however often it is asked for. */
+function store(flow, itemId) {
+  flow.storing = flow.storing || {};
+  if (!flow.storing[itemId]) flow.storing[itemId] = queueSignal(flow, flow.draft.signals[itemId]);
+  return flow.storing[itemId];
+}
+
+async function queueSignal(flow, queued) {
+  const patientId = state.user.patient_id;
+  try {
+    await outbox.enqueue(queued.body, patientId, 'signal');
+    queued.queued = true;
+    save(flow);
+  } catch {
+    // This phone cannot store it (storage full, blocked): send it straight away instead.
+    flow.sending = api(`/patients/${patientId}/safety-signals`, { method: 'POST', body: queued.body, keepalive: true })
+      .then(() => { queued.sent = true; save(flow); })
+      .catch(() => {})
+      .finally(() => { flow.sending = null; });
+    return;
+  }
+  flow.sending = flushOutbox().catch(() => null).finally(() => { flow.sending = null; });
+}
+
+/** Where the signal of the crisis screen is: 'sent', 'sending', 'waiting' or {failed: why}. */
+async function signalState(flow, queued) {
+  if (queued.sent) return 'sent';
+  const inOutbox = (await outbox.items(state.user.patient_id)).find((i) => i.id === queued.body.id);
+  if (!queued.queued || inOutbox) {
+    if (inOutbox && inOutbox.state === 'failed') return { failed: inOutbox.error };
+    return flow.sending && navigator.onLine ? 'sending' : 'waiting';
+  }
+  return 'sent';
+}
+
+const SIGNAL_WORDS = {
+  sending: 'Sending your answer to your care team…',
+  sent: 'Your answer has been sent to your care team.',
+  waiting: 'Your answer is saved on this phone and will be sent to your care team as soon as your phone is online.',
+};
+
 function crisisScreen(flow) {
-  const text = (state.user && state.user.clinic && state.user.clinic.crisis_resources) || '';
+  const item = flow.instrument.items[flow.draft.crisisAfter];
+  const queued = item && flow.draft.signals[item.id];
+  const shared = h('p', { class: 'strong', role: 'status' },
+    navigator.onLine ? SIGNAL_WORDS.sending : SIGNAL_WORDS.waiting);
+  // Until the patient moves on (the next step, another screen, signed out).
+  const here = () => Boolean(state.user) && currentRoute().name === 'checkin' && flow.main.contains(shared);
+  const refresh = async () => {
+    if (!queued) return;
+    if (!here()) {
+      stop();
+      return;
+    }
+    const where = await signalState(flow, queued);
+    if (!here()) return;
+    shared.textContent = typeof where === 'string'
+      ? SIGNAL_WORDS[where]
+      : `Your answer could not be sent to your care team: ${where.failed} Please call them, or one of the numbers below.`;
+  };
+  const stop = outbox.onChange(refresh);
+  flow.leaving = stop;
   show(flow.main, h('section', { class: 'crisis stack', 'aria-labelledby': 'crisis-title' },
     h('h1', { id: 'crisis-title' }, 'Please reach out now'),
     h('p', { class: 'lead' }, 'You said you have had thoughts of being better off dead or of hurting yourself. You do not have to face this alone.'),
-    paragraphs(text),
-    h('p', { class: 'strong' }, NOT_WATCHED),
+    shared,
+    crisisResources(clinic()), // the numbers high up, where a phone shows them without scrolling
+    h('p', {}, NOT_WATCHED),
     button('Continue the check-in', () => {
       flow.draft.crisisSeen = true;
       flow.draft.step = nextAfter(flow, flow.draft.crisisAfter);
       if (flow.draft.step === 'finish') finish(flow);
       else step(flow);
     }, { class: 'primary' })));
+  // Only once the status is on screen: refresh() stops for a status that is not (yet) shown.
+  const sending = flow.sending;
+  if (sending) sending.then(refresh);
+  else refresh();
   announce('Please reach out now. Crisis contacts are on the screen.');
 }
 
@@ -200,6 +323,7 @@ async function finish(flow) {
   const { draft, instrument } = flow;
   if (flow.finishing) return; // a double tap
   flow.finishing = true;
+  if (flow.leaving) flow.leaving();
   const body = {
     id: draft.entryId || crypto.randomUUID(),
     instrument: instrument.id,

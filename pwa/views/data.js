@@ -7,7 +7,15 @@ import { alertBox, button, focusHeading, h, show } from '../ui.js';
 export async function render(main) {
   document.title = 'My data · Tidemark';
   const message = h('div', { 'aria-live': 'polite' });
-  const unsent = (await outbox.items(state.user.patient_id)).length;
+  const waiting = await outbox.items(state.user.patient_id);
+  const unsent = waiting.length;
+  // A safety answer sent ahead of its check-in is not a check-in: say what it is.
+  const checkIns = waiting.filter((i) => i.kind === 'entry').length;
+  const safetyAnswers = unsent - checkIns;
+  const unsentWords = [
+    checkIns ? plural(checkIns, 'check-in', 'check-ins') : null,
+    safetyAnswers ? plural(safetyAnswers, 'answer to a safety question', 'answers to safety questions') : null,
+  ].filter(Boolean).join(' and ');
   const signOutArea = h('div', { class: 'stack' });
 
   const download = async () => {
@@ -43,7 +51,7 @@ export async function render(main) {
   const confirmSignOut = () => {
     show(signOutArea,
       h('p', { class: 'alert', role: 'alert', tabindex: '-1' },
-        `${plural(unsent, 'check-in has', 'check-ins have')} not been sent yet. Signing out removes ${unsent === 1 ? 'it' : 'them'} from this phone.`),
+        `${unsentWords} ${unsent === 1 ? 'has' : 'have'} not been sent yet. Signing out removes ${unsent === 1 ? 'it' : 'them'} from this phone.`),
       h('div', { class: 'actions' },
         button('Sign out anyway', trySignOut, { class: 'danger' }),
         button('Stay signed in', () => render(main))));

@@ -1,8 +1,11 @@
 import { sparkline } from '../chart.js';
+import { crisisResources, NOT_WATCHED } from '../crisis.js';
 import { bandOf, bandWords, day, labelOf, plural } from '../format.js';
 import { currentRoute } from '../nav.js';
 import * as outbox from '../outbox.js';
-import { cachedGet, instruments, state, vocabularies } from '../session.js';
+import {
+  cachedGet, clinic, instruments, recentSafetyAnswer, state, vocabularies,
+} from '../session.js';
 import { button, focusHeading, h, show } from '../ui.js';
 
 let unsubscribe = null;
@@ -24,6 +27,7 @@ export async function render(main) {
     detail.fromCache || summary.fromCache
       ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.')
       : null,
+    recentSafetyAnswer() ? helpCard() : null,
     status,
     dueSection(detail.data, scales, words.contexts),
     latestSection(summary.data, phq9),
@@ -45,20 +49,27 @@ export async function render(main) {
 async function renderOutbox(section, scales) {
   const items = await outbox.items(state.user.patient_id);
   const queued = items.filter((i) => i.state === 'queued');
+  const queuedEntries = queued.filter((i) => i.kind === 'entry');
+  const queuedSignals = queued.filter((i) => i.kind === 'signal');
   const failed = items.filter((i) => i.state === 'failed');
   section.hidden = !items.length;
   if (!items.length) {
     section.replaceChildren();
     return;
   }
-  const describe = (item) => `${nameOf(scales, item.body.instrument)} from ${day(item.body.taken_at)}`;
+  const describe = (item) => (item.kind === 'signal'
+    ? `Your answer to ${questionOf(scales, item.body)}`
+    : `${nameOf(scales, item.body.instrument)} from ${day(item.body.taken_at)}`);
   show(section,
     h('h2', { id: 'outbox-title' }, 'Waiting to be sent'),
-    queued.length
+    queuedEntries.length
       ? h('p', { role: 'status', class: 'saved' },
-        `${plural(queued.length, 'check-in is', 'check-ins are')} saved on this phone and will be sent when you are online.`)
+        `${plural(queuedEntries.length, 'check-in is', 'check-ins are')} saved on this phone and will be sent when you are online.`)
       : null,
-    queued.length ? h('ul', {}, queued.map((item) => h('li', {}, describe(item)))) : null,
+    queuedEntries.length ? h('ul', {}, queuedEntries.map((item) => h('li', {}, describe(item)))) : null,
+    // A safety answer sent ahead of its check-in: named as such, not as a mysterious check-in.
+    queuedSignals.map((item) => h('p', { class: 'saved' },
+      `${describe(item)}, waiting to be sent: it goes to your care team as soon as your phone is online.`)),
     failed.map((item) => {
       const box = h('div', { class: 'alert', role: 'alert' },
         h('p', {}, `${describe(item)} could not be sent: ${item.error}`),
@@ -116,6 +127,24 @@ function latestSection(summary, phq9) {
   }
   section.append(h('p', {}, h('a', { href: '#/history' }, 'See your history')));
   return section;
+}
+
+/** Home keeps the clinic's numbers at hand for a day after a positive safety answer. */
+function helpCard() {
+  return h('section', { class: 'card help-card', 'aria-labelledby': 'help-card-title' },
+    h('h2', { id: 'help-card-title' }, 'Help is there if you need it'),
+    h('p', {}, 'You recently told us about thoughts of being better off dead or of hurting yourself. If you feel unsafe, or want to talk to someone, reach out now.'),
+    crisisResources(clinic()),
+    h('p', {}, NOT_WATCHED),
+    h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/help' }, 'Get help now')));
+}
+
+/** "question 9 of the PHQ-9", from the instrument's own items. */
+function questionOf(scales, body) {
+  const instrument = scales.find((i) => i.id === body.instrument);
+  const number = instrument ? instrument.items.findIndex((item) => item.id === body.item) + 1 : 0;
+  const name = instrument ? instrument.name : body.instrument;
+  return number ? `question ${number} of the ${name}` : `a question of the ${name}`;
 }
 
 function nameOf(scales, id) {

@@ -1,9 +1,10 @@
-// The clinician's panel: every patient, open safety flags first, then the most overdue.
+// The clinician's panel: every patient, open safety flags first (with the oldest flag's age),
+// then the most overdue.
 
-import { allPages } from '../api.js';
-import { choices, day } from '../format.js';
+import { ApiError, allPages, errorMessage, serverNow } from '../api.js';
+import { choices, day, durationWords, hoursSince } from '../format.js';
 import { go } from '../nav.js';
-import { instruments, vocabularies } from '../session.js';
+import { instruments, state, vocabularies } from '../session.js';
 import { focusHeading, h, show } from '../ui.js';
 import { apiForm, changeText, enrollmentDetails, field, select, yesNo } from '../widgets.js';
 
@@ -48,11 +49,10 @@ function table(rows, names, instrument, reasons) {
     h('thead', {}, h('tr', {},
       ['Patient', 'Safety flags', 'Latest', 'Change from baseline', 'Response', 'Remission',
         'Last check-in', 'Sessions', 'Check-in'].map((label) => h('th', { scope: 'col' }, label)))),
-    h('tbody', {}, rows.map((row) => h('tr', { class: row.open_flag_count ? 'flagged' : null },
+    h('tbody', {}, rows.map((row) => h('tr', { class: row.open_flag_count ? `flagged${row.open_flag_overdue ? ' flag-overdue' : ''}` : null },
       h('th', { scope: 'row' }, h('a', { href: `#/patient?id=${row.patient.id}` }, row.patient.display_name),
         row.patient.external_id ? h('span', { class: 'hint' }, ` ${row.patient.external_id}`) : null),
-      h('td', {}, row.open_flag_count
-        ? h('span', { class: 'badge flag' }, `${row.open_flag_count} open`) : 'none'),
+      h('td', {}, row.open_flag_count ? flagCell(row) : 'none'),
       h('td', {}, row.latest ? `${row.latest.total} (${row.latest.severity})` : '–'),
       h('td', {}, changeText(row.change, row.percent_change) || '–'),
       h('td', {}, yesNo(row.response, row.outcome_unavailable, reasons)),
@@ -64,11 +64,32 @@ function table(rows, names, instrument, reasons) {
         : (row.next_due_at ? `due ${day(row.next_due_at)}` : '–')))))));
 }
 
+/** "1 open · 2 days" from the oldest open flag, and "overdue" in words when it is. */
+function flagCell(row) {
+  const age = row.oldest_open_flag_at ? ` · ${durationWords(hoursSince(row.oldest_open_flag_at, serverNow()))}` : '';
+  return [
+    h('span', { class: 'badge flag' }, `${row.open_flag_count} open${age}`),
+    row.open_flag_overdue ? [' ', h('strong', { class: 'badge overdue-flag' }, 'overdue')] : null,
+  ];
+}
+
+/** The 409 of a clinic without crisis resources: its message, and where to set them. */
+function explainRefusal(failure) {
+  if (!(failure instanceof ApiError && failure.status === 409)) return null;
+  return [
+    h('p', {}, errorMessage(failure)),
+    h('p', {}, state.user.is_admin
+      ? h('a', { href: '#/admin' }, 'Set the crisis resources in Clinic admin')
+      : ['A clinic admin can set them; ', h('a', { href: '#/admin' }, 'see what is set'), '.']),
+  ];
+}
+
 function addPatient(container) {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const form = apiForm({
     path: '/patients',
     submitLabel: 'Add patient',
+    explain: explainRefusal,
     build: (data) => ({
       display_name: String(data.get('display_name')).trim(),
       ...(String(data.get('external_id')).trim() ? { external_id: String(data.get('external_id')).trim() } : {}),

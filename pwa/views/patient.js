@@ -1,12 +1,18 @@
-// One patient for the clinician: outcomes and charts, sessions, entries, MADRS, schedule,
-// enrollment and exports. Prints as a one- or two-page summary.
+// One patient for the clinician: open safety flags first (resolved where they are shown),
+// then outcomes and charts, sessions, entries, MADRS, schedule, enrollment and exports.
+// Prints as a one- or two-page summary, with open and recently resolved flags.
 
 import { allPages, api, errorMessage } from '../api.js';
 import { chart, outcomeLines } from '../chart.js';
-import { bandOf, choices, day, dayAndTime, isoWithOffset, labelOf } from '../format.js';
+import { bandOf, choices, day, dayAndTime, isoWithOffset, labelOf, plural } from '../format.js';
 import { instruments, vocabularies } from '../session.js';
-import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { apiForm, changeText, enrollmentDetails, field, select, yesNo } from '../widgets.js';
+import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
+import {
+  Incomplete, apiForm, changeText, enrollmentDetails, field, flagAge, flagSource, raisedByText,
+  resolveFlagForm, safetyItemsOf, select, unchosen, yesNo,
+} from '../widgets.js';
+
+const RECENT_DAYS = 30; // resolved flags the printed summary lists
 
 function localInput(value) {
   const date = value ? new Date(value) : new Date();
@@ -20,20 +26,23 @@ function fromLocalInput(value) {
 
 export async function render(main, params) {
   const id = params.get('id');
-  const [detail, scales, words, sessions, entries] = await Promise.all([
+  const [detail, scales, words, sessions, entries, resolved] = await Promise.all([
     api(`/patients/${id}`),
     instruments(),
     vocabularies(),
     allPages(`/patients/${id}/sessions`),
     allPages(`/patients/${id}/entries`),
+    recentlyResolved(id),
   ]);
   const summaries = await Promise.all(scales.map((s) => api(`/patients/${id}/summary?instrument=${s.id}`)));
   const { patient } = detail;
   document.title = `${patient.display_name} · Tidemark`;
   const refresh = () => render(main, params);
   const byId = Object.fromEntries(scales.map((s) => [s.id, s]));
+  const safety = safetyArea(summaries[0] ? summaries[0].open_flags : [], resolved, scales, patient.display_name);
 
   show(main,
+    safety.banner,
     h('div', { class: 'title-row' },
       h('h1', {}, patient.display_name),
       h('div', { class: 'actions no-print' },
@@ -46,6 +55,7 @@ export async function render(main, params) {
       `Time zone ${patient.timezone}. `,
       patient.enrolled ? 'Enrolled.' : 'Not enrolled yet.',
     ].join('')),
+    safety.printed,
     h('div', { class: 'outcomes' },
       summaries.map((summary) => outcomeSection(summary, byId[summary.instrument], sessions, words))),
     sessionsSection(id, sessions, summaries, byId, words, refresh),
@@ -55,6 +65,61 @@ export async function render(main, params) {
     patient.enrolled ? null : enrollmentSection(id),
   );
   focusHeading(main);
+}
+
+/** The patient's resolved flags of the last 30 days, for the printed summary; null when the
+ * server could not say (the summary then says so rather than "none"). */
+async function recentlyResolved(id) {
+  try {
+    const since = Date.now() - RECENT_DAYS * 86400000;
+    const flags = await allPages(`/flags?status=resolved&patient_id=${encodeURIComponent(id)}`);
+    return flags.filter((flag) => new Date(flag.resolved_at).getTime() >= since).reverse();
+  } catch {
+    return null;
+  }
+}
+
+/** Open flags as a banner above everything else, each with what raised it, its age and a
+ * resolve form that works in place; and, for print only, the flags resolved lately (shown
+ * under the patient's name). */
+function safetyArea(openFlags, resolved, scales, name) {
+  const area = h('div', { class: 'safety-area' });
+  const printed = h('section', { class: 'print-only', 'aria-labelledby': 'flags-printed-title' });
+  const open = [...openFlags];
+  const recent = resolved ? [...resolved] : null;
+  const draw = (notice) => {
+    const overdue = open.filter((flag) => flag.overdue).length;
+    show(area,
+      open.length ? h('section', { class: 'flag-banner', 'aria-labelledby': 'flag-banner-title' },
+        h('h2', { id: 'flag-banner-title' }, open.length === 1
+          ? `Open safety flag for ${name}${overdue ? ': overdue' : ''}`
+          : `${open.length} open safety flags for ${name}${overdue ? `, ${overdue} overdue` : ''}`),
+        h('ol', {}, open.map((flag) => h('li', {}, openFlag(flag))))) : null,
+      notice ? h('p', { class: 'notice no-print', role: 'status', tabindex: '-1' }, notice) : null);
+    show(printed,
+      h('h2', { id: 'flags-printed-title' }, `Safety flags resolved in the last ${RECENT_DAYS} days`),
+      open.length ? null : h('p', {}, 'No open safety flags.'),
+      recent === null ? h('p', {}, 'Resolved flags could not be loaded.')
+        : recent.length ? h('ul', {}, recent.map((flag) => h('li', {},
+          h('strong', {}, raisedByText(flag.raised_by, scales)), '. ', flagSource(flag, scales), ' ',
+          flagAge(flag).textContent, flag.note ? ` Note: ${flag.note}` : '')))
+          : h('p', {}, 'None.'));
+  };
+  const openFlag = (flag) => h('article', { class: 'flag-item', 'aria-labelledby': `banner-flag-${flag.id}` },
+    h('h3', { id: `banner-flag-${flag.id}` }, raisedByText(flag.raised_by, scales)),
+    h('p', {}, flagSource(flag, scales)),
+    flagAge(flag),
+    resolveFlagForm(flag, (answer) => {
+      open.splice(open.findIndex((f) => f.id === flag.id), 1);
+      if (recent) recent.unshift(answer);
+      draw(open.length ? null : `The flag was resolved. ${name} has no open safety flags.`);
+      const next = area.querySelector('#flag-banner-title, [role=status]');
+      next.setAttribute('tabindex', '-1');
+      next.focus();
+      if (open.length) announce(`The flag was resolved. ${plural(open.length, 'flag is', 'flags are')} still open.`);
+    }, name));
+  draw();
+  return { banner: area, printed };
 }
 
 function outcomeSection(summary, instrument, sessions, words) {
@@ -119,9 +184,11 @@ function sessionForm(container, id, session, treatments, refresh) {
     method: session ? 'PATCH' : 'POST',
     path: session ? `/patients/${id}/sessions/${session.id}` : `/patients/${id}/sessions`,
     submitLabel: session ? 'Save session' : 'Add session',
-    build: (data) => {
+    build: (data, filled) => {
       const dose = String(data.get('dose_mg')).trim();
       const notes = String(data.get('notes')).trim();
+      const missing = unchosen(filled, ['treatment']);
+      if (missing.length) throw new Incomplete('Choose the treatment given.', missing.map(([control]) => control));
       return {
         started_at: fromLocalInput(String(data.get('started_at'))),
         treatment: String(data.get('treatment')),
@@ -133,7 +200,7 @@ function sessionForm(container, id, session, treatments, refresh) {
     children: [
       h('h3', {}, session ? 'Edit session' : 'Add a session'),
       field('Start', h('input', { name: 'started_at', type: 'datetime-local', value: localInput(session && session.started_at), required: true })),
-      field('Treatment', select('treatment', choices(treatments), session ? session.treatment : treatments[0].value)),
+      field('Treatment', select('treatment', choices(treatments), session ? session.treatment : null, 'Choose the treatment')),
       field('Dose in mg (optional)', h('input', { name: 'dose_mg', type: 'number', min: 0, step: 'any', inputmode: 'decimal', value: session && session.dose_mg !== null ? session.dose_mg : '' })),
       field('Notes (optional)', h('textarea', { name: 'notes', rows: 2, maxlength: 2000 }, session && session.notes ? session.notes : '')),
     ],
@@ -169,7 +236,7 @@ function entriesSection(id, entries, byId, summaries, words, refresh) {
           h('td', {}, instrument ? instrument.name : entry.instrument),
           h('td', {}, labelOf(words.contexts, entry.context)),
           h('td', {}, `${entry.total} (${entry.severity})${entry.prorated ? ', prorated' : ''}`),
-          h('td', {}, entry.flags.length ? h('span', { class: 'badge flag' }, 'item 9 / suicidal thoughts') : ''),
+          h('td', {}, entry.flags.length ? h('span', { class: 'badge flag' }, `flag: ${safetyItemsOf(entry, instrument)}`) : ''),
           h('td', {}, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
           h('td', { class: 'no-print' }, entry.voided ? '' : [
             baselines[entry.instrument] === entry.id
@@ -195,17 +262,28 @@ function entriesSection(id, entries, byId, summaries, words, refresh) {
 
 function madrsSection(id, madrs, words, refresh) {
   if (!madrs) return null;
+  const ratings = madrs.items.map((item) => item.id);
   return h('section', { class: 'card no-print', 'aria-labelledby': 'madrs-title' },
     h('h2', { id: 'madrs-title' }, 'Enter a MADRS rating'),
+    h('p', { class: 'hint' }, 'Every item starts unrated: choose a rating for each one, 0 included.'),
     apiForm({
       path: `/patients/${id}/entries`,
       submitLabel: 'Save MADRS',
-      build: (data) => {
+      build: (data, form) => {
+        const missing = unchosen(form, [...ratings, 'context']);
+        if (missing.length) {
+          const items = missing.filter(([control]) => control.name !== 'context');
+          const parts = [
+            items.length ? `choose a rating for ${items.length === 1 ? '' : `${items.length} items: `}${items.map(([, label]) => label).join(', ')}` : null,
+            missing.length > items.length ? 'choose the context' : null,
+          ].filter(Boolean);
+          throw new Incomplete(`Not saved yet: ${parts.join('; and ')}.`, missing.map(([control]) => control));
+        }
         const note = String(data.get('note')).trim();
         return {
           id: crypto.randomUUID(),
           instrument: 'madrs',
-          answers: madrs.items.map((item) => Number(data.get(item.id))),
+          answers: ratings.map((item) => Number(data.get(item))),
           taken_at: fromLocalInput(String(data.get('taken_at'))),
           context: String(data.get('context')),
           ...(note ? { note } : {}),
@@ -215,9 +293,9 @@ function madrsSection(id, madrs, words, refresh) {
       className: 'stack madrs',
       children: [
         h('div', { class: 'grid' }, madrs.items.map((item) => field(item.text,
-          select(item.id, madrs.options.map((o) => [o.value, o.label]), 0)))),
+          select(item.id, madrs.options.map((o) => [o.value, o.label]), null, 'Not rated')))),
         field('Rated at', h('input', { name: 'taken_at', type: 'datetime-local', value: localInput(), required: true })),
-        field('Context', select('context', choices(words.contexts), 'routine')),
+        field('Context', select('context', choices(words.contexts), null, 'Choose the context')),
         field('Note (optional)', h('textarea', { name: 'note', rows: 2, maxlength: 2000 })),
       ],
     }));

@@ -29,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
         meta,
         outcomes,
         patients,
+        safety,
         sessions,
         vocabularies,
     )
@@ -45,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
         admin,
         patients,
         entries,
+        safety,
         sessions,
         outcomes,
         flags,

@@ -21,8 +21,21 @@ class Flags(MethodView):
     def get(self, query):
         """The clinic's safety flags, oldest first"""
         return flags.list_flags(
-            access.clinician(), query.get("status"), query["limit"], query["cursor"]
+            access.clinician(),
+            query.get("status"),
+            query["limit"],
+            query["cursor"],
+            patient_id=query.get("patient_id"),
         )
+
+
+@blp.route("/<string:fid>")
+class FlagDetail(MethodView):
+    @blp.response(200, FlagOut)
+    @documented_errors(blp, 401, 403, 404)
+    def get(self, fid):
+        """One safety flag: who, the answers that raised it, its age (audited)"""
+        return flags.read(access.flag_in_clinic(fid))
 
 
 @blp.route("/<string:fid>/resolve", methods=["POST"])

@@ -47,7 +47,7 @@ class Patients(MethodView):
 
     @blp.arguments(PatientIn)
     @blp.response(201, NewPatientOut)
-    @documented_errors(blp, 401, 403)
+    @documented_errors(blp, 401, 403, 409)
     def post(self, body):
         """Add a patient to my clinic and issue their enrollment code"""
         return patients.create(access.clinician(), body)

@@ -9,8 +9,9 @@ from zoneinfo import available_timezones
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .. import access
-from ..domain.crisis import crisis_text_of
+from ..domain.crisis import PHONE_RULE, is_phone_number
 from ..domain.instruments import INSTRUMENTS, MADRS_REMISSION_CHOICES, ScoringError, score
+from ..domain.safety import SIGNAL_INSTRUMENTS, SIGNAL_ITEMS, signal_errors
 from ..domain.times import utc
 from ..domain.vocabularies import CONTEXTS, SORTS, TREATMENTS
 
@@ -132,17 +133,68 @@ def envelope(item_schema: type[Schema], name: str) -> type[Schema]:
     )
 
 
+# ---------------------------------------------------------------- crisis resources
+
+
+class PhoneNumber(fields.String):
+    """A number a phone can dial (tel:, sms:): surrounding whitespace removed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update(
+            {"pattern": r"^[0-9 +\-()]{2,32}$", "description": PHONE_RULE}
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not is_phone_number(text):
+            raise ValidationError(PHONE_RULE)
+        return text
+
+
+class CrisisLineOut(Schema):
+    name = fields.String(required=True)
+    phone = fields.String(required=True)
+    sms = fields.String(allow_none=True, required=True)
+
+
+class CrisisOut(Schema):
+    """What a patient can dial at once when a safety item is positive; unset values are null."""
+
+    emergency_number = fields.String(allow_none=True, required=True)
+    crisis_line = fields.Nested(CrisisLineOut, allow_none=True, required=True)
+    clinic_phone = fields.String(allow_none=True, required=True)
+    clinic_hours = fields.String(allow_none=True, required=True)
+    message = fields.String(allow_none=True, required=True)
+
+
+class CrisisLineIn(StrictSchema):
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
+    phone = PhoneNumber(required=True)
+    sms = PhoneNumber(allow_none=True, load_default=None)
+
+
+class CrisisIn(StrictSchema):
+    """The clinic's crisis resources, whole: a key left out is unset (null)."""
+
+    emergency_number = PhoneNumber(allow_none=True, load_default=None)
+    crisis_line = fields.Nested(CrisisLineIn, allow_none=True, load_default=None)
+    clinic_phone = PhoneNumber(allow_none=True, load_default=None)
+    clinic_hours = Text(
+        allow_none=True, load_default=None, validate=validate.Length(min=1, max=200)
+    )
+    message = Text(allow_none=True, load_default=None, validate=validate.Length(min=1, max=2000))
+
+
 # ---------------------------------------------------------------- accounts
 
 
 class ClinicRef(Schema):
+    """The signed-in user's clinic, with its crisis resources: the PWA keeps them offline."""
+
     id = fields.String(required=True)
     name = fields.String(required=True)
-    crisis_resources = fields.Function(
-        crisis_text_of,
-        required=True,
-        metadata={"type": "string", "description": "Shown at once when a safety item is positive."},
-    )
+    crisis = fields.Nested(CrisisOut, required=True)
 
 
 class UserOut(Schema):
@@ -350,6 +402,15 @@ EARLIEST_TAKEN_AT = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
+def answer_time_errors(answered_at: datetime) -> list[str]:
+    """When a questionnaire may have been answered: not in the future, not before 2000."""
+    if answered_at > datetime.now(UTC) + FUTURE_TOLERANCE:
+        return ["Must not be more than 5 minutes in the future."]
+    if answered_at < EARLIEST_TAKEN_AT:
+        return ["Must not be before 2000-01-01."]
+    return []
+
+
 def entry_rule_errors(data: dict, allow_missing: bool) -> dict:
     """What a well-typed entry body breaks of its instrument's rules and of time."""
     errors: dict = {}
@@ -366,11 +427,8 @@ def entry_rule_errors(data: dict, allow_missing: bool) -> dict:
         if data.get("difficulty") is not None and instrument.difficulty is None:
             errors["difficulty"] = [f"{instrument.name} has no difficulty question."]
     taken_at = data.get("taken_at")
-    if taken_at is not None:
-        if taken_at > datetime.now(UTC) + FUTURE_TOLERANCE:
-            errors["taken_at"] = ["Must not be more than 5 minutes in the future."]
-        elif taken_at < EARLIEST_TAKEN_AT:
-            errors["taken_at"] = ["Must not be before 2000-01-01."]
+    if taken_at is not None and (time_errors := answer_time_errors(taken_at)):
+        errors["taken_at"] = time_errors
     return errors
 
 
@@ -509,16 +567,70 @@ class ResolvedBy(Schema):
     display_name = fields.String(allow_none=True, required=True)
 
 
+class SignalOut(Schema):
+    """A positive safety answer as it arrived, before (or without) its finished check-in."""
+
+    id = fields.String(required=True)
+    checkin_id = fields.String(required=True)
+    instrument = fields.String(required=True)
+    item = fields.String(required=True)
+    answer = fields.Integer(required=True)
+    answered_at = UTCTime(required=True)
+    received_at = UTCTime(required=True)
+
+
+class RaisedBy(Schema):
+    """The answer that raised a flag, in words: from the entry, else from the signal."""
+
+    instrument = fields.String(required=True)
+    item = fields.String(required=True)
+    item_number = fields.Integer(required=True)
+    item_text = fields.String(required=True)
+    answer = fields.Integer(allow_none=True, required=True)
+    answer_label = fields.String(allow_none=True, required=True)
+
+
 class FlagOut(Schema):
     id = fields.String(required=True)
     patient = fields.Nested(PatientOut, required=True)
-    entry = fields.Nested(EntryOut, required=True)
+    entry = fields.Nested(
+        EntryOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "The check-in's entry; null until it arrives."},
+    )
+    signal = fields.Nested(
+        SignalOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "The signal sent while answering (the strongest, if several)."},
+    )
+    raised_by = fields.Nested(
+        RaisedBy,
+        allow_none=True,
+        required=True,
+        metadata={"description": "Null only for an imported flag on an entry without one."},
+    )
     kind = fields.String(required=True)
     opened_at = UTCTime(required=True)
     status = fields.String(required=True)
     resolved_by = fields.Nested(ResolvedBy, allow_none=True, required=True)
     resolved_at = UTCTime(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True)
+    age_hours = fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Hours since it was opened, one decimal; null once resolved."},
+    )
+    hours_to_resolve = fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Hours from opened to resolved, one decimal; null while open."},
+    )
+    overdue = fields.Boolean(
+        required=True,
+        metadata={"description": "Open for longer than the clinic's flag_overdue_hours."},
+    )
 
 
 class SummaryOut(Schema):
@@ -582,6 +694,15 @@ class PanelRowOut(Schema):
         },
     )
     open_flag_count = fields.Integer(required=True)
+    oldest_open_flag_at = UTCTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "When the oldest open flag opened."},
+    )
+    open_flag_overdue = fields.Boolean(
+        required=True,
+        metadata={"description": "An open flag is older than the clinic's flag_overdue_hours."},
+    )
     last_entry_at = UTCTime(allow_none=True, required=True)
     sessions_count = fields.Integer(required=True)
     overdue = fields.Boolean(required=True)
@@ -613,6 +734,10 @@ def panel_row_json(row) -> dict:
         "reliable_change": row.reliable_change,
         "outcome_unavailable": row.outcome_unavailable,
         "open_flag_count": row.open_flag_count,
+        "oldest_open_flag_at": None
+        if row.oldest_open_flag_at is None
+        else utc(row.oldest_open_flag_at),
+        "open_flag_overdue": row.open_flag_overdue,
         "last_entry_at": None if row.last_entry_at is None else utc(row.last_entry_at),
         "sessions_count": row.sessions_count,
         "overdue": row.overdue,
@@ -659,6 +784,9 @@ class PanelQuery(ListQuery):
 
 class FlagQuery(ListQuery):
     status = fields.String(validate=validate.OneOf(["open", "resolved"]))
+    patient_id = fields.String(
+        validate=validate.Length(max=36), metadata={"description": "Only this patient's flags."}
+    )
 
 
 class ResolveIn(StrictSchema):
@@ -669,20 +797,75 @@ class ResolveIn(StrictSchema):
 
 
 class ClinicOut(Schema):
+    """The clinic's settings, as its clinicians see them."""
+
     id = fields.String(required=True)
     name = fields.String(required=True)
     timezone = fields.String(required=True)
     madrs_remission_max = fields.Integer(required=True)
-    crisis_text = fields.String(allow_none=True, required=True)
-    crisis_resources = fields.Function(crisis_text_of, required=True, metadata={"type": "string"})
+    flag_overdue_hours = fields.Integer(required=True)
+    crisis = fields.Nested(CrisisOut, required=True)
+    crisis_ready = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "A crisis line and the clinic's phone are set: patients may be added."
+        },
+    )
+
+
+class PatientClinicOut(Schema):
+    """The clinic as its patients see it: its name and what to dial in a crisis."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    crisis = fields.Nested(CrisisOut, required=True)
 
 
 class ClinicPatch(PatchSchema):
+    name = Text(validate=validate.Length(min=1, max=200))
     timezone = Timezone()
-    crisis_text = fields.String(allow_none=True, validate=validate.Length(min=1, max=4000))
     madrs_remission_max = fields.Integer(
         strict=True, validate=validate.OneOf(MADRS_REMISSION_CHOICES)
     )
+    flag_overdue_hours = fields.Integer(strict=True, validate=validate.Range(1, 168))
+    crisis = fields.Nested(
+        CrisisIn, metadata={"description": "Replaces the crisis resources whole."}
+    )
+
+
+# ---------------------------------------------------------------- safety signals
+
+
+class SafetySignalIn(StrictSchema):
+    """A positive safety answer, sent the moment it is given, before the check-in is done."""
+
+    id = Id(required=True)
+    checkin_id = Id(required=True, metadata={"description": "The id the finished entry will have."})
+    instrument = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            SIGNAL_INSTRUMENTS,
+            error="Signals come only from a scale the patient answers that has a safety item: "
+            "{choices}.",
+        ),
+    )
+    item = fields.String(
+        required=True,
+        validate=validate.OneOf(SIGNAL_ITEMS, error="Not a safety item: {input}."),
+    )
+    answer = fields.Integer(strict=True, required=True)
+    answered_at = UTCTime(required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _is_a_positive_safety_answer(self, data, **kwargs):
+        """The instrument's own rules, checked here so that one 422 names every failing field."""
+        errors = {}
+        if {"instrument", "item", "answer"} <= set(data):
+            errors.update(signal_errors(data["instrument"], data["item"], data["answer"]))
+        if "answered_at" in data and (time_errors := answer_time_errors(data["answered_at"])):
+            errors["answered_at"] = time_errors
+        if errors:
+            raise ValidationError(errors)
 
 
 # ---------------------------------------------------------------- import and audit

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain import safety
 from .extensions import db
 
 
@@ -59,15 +60,68 @@ def _id_column() -> Mapped[str]:
 
 class Clinic(db.Model):
     __tablename__ = "clinic"
+    __table_args__ = (
+        CheckConstraint("flag_overdue_hours BETWEEN 1 AND 168", name="flag_overdue_hours_in_range"),
+        # A crisis line is a name and a number to call, or nothing (a text number is optional).
+        CheckConstraint(
+            "(crisis_line_name IS NULL) = (crisis_line_phone IS NULL) "
+            "AND (crisis_line_sms IS NULL OR crisis_line_phone IS NOT NULL)",
+            name="crisis_line_whole",
+        ),
+    )
 
     id: Mapped[str] = _id_column()
     name: Mapped[str] = mapped_column(String(200), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # MADRS remission cut-off: 12 (esketamine trials) or 10 (KetECT), scales.md.
     madrs_remission_max: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
-    # What the PWA shows at once when a safety item is positive; None: the default text.
-    crisis_text: Mapped[str | None] = mapped_column(Text)
+    # An open flag older than this is shown as overdue everywhere.
+    flag_overdue_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # The crisis resources a patient sees at once when a safety item is positive; every
+    # number is dialled from the PWA. None: not set (patients cannot be added until the
+    # crisis line and the clinic's phone are).
+    crisis_emergency_number: Mapped[str | None] = mapped_column(String(32))
+    crisis_line_name: Mapped[str | None] = mapped_column(String(100))
+    crisis_line_phone: Mapped[str | None] = mapped_column(String(32))
+    crisis_line_sms: Mapped[str | None] = mapped_column(String(32))
+    crisis_clinic_phone: Mapped[str | None] = mapped_column(String(32))
+    crisis_clinic_hours: Mapped[str | None] = mapped_column(String(200))
+    crisis_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def crisis(self) -> dict:
+        """The crisis resources as the API shows them: every key present, unset ones null."""
+        line = None
+        if self.crisis_line_phone is not None:
+            line = {
+                "name": self.crisis_line_name,
+                "phone": self.crisis_line_phone,
+                "sms": self.crisis_line_sms,
+            }
+        return {
+            "emergency_number": self.crisis_emergency_number,
+            "crisis_line": line,
+            "clinic_phone": self.crisis_clinic_phone,
+            "clinic_hours": self.crisis_clinic_hours,
+            "message": self.crisis_message,
+        }
+
+    @crisis.setter
+    def crisis(self, crisis: dict) -> None:
+        line = crisis.get("crisis_line") or {}
+        self.crisis_emergency_number = crisis.get("emergency_number")
+        self.crisis_line_name = line.get("name")
+        self.crisis_line_phone = line.get("phone")
+        self.crisis_line_sms = line.get("sms")
+        self.crisis_clinic_phone = crisis.get("clinic_phone")
+        self.crisis_clinic_hours = crisis.get("clinic_hours")
+        self.crisis_message = crisis.get("message")
+
+    @property
+    def crisis_ready(self) -> bool:
+        """A patient in crisis has a line to call and their clinic's number."""
+        return self.crisis_line_phone is not None and self.crisis_clinic_phone is not None
 
 
 class Patient(db.Model):
@@ -267,18 +321,28 @@ class OutcomeSnapshot(db.Model):
 
 
 class Flag(db.Model):
-    """A safety flag: opened by a positive safety item, resolved by a clinician, never deleted."""
+    """A safety flag: opened by a positive safety item, resolved by a clinician, never deleted.
+
+    One flag per check-in: a signal sent while the patient was answering and the finished
+    entry (whose id is the check-in's id) meet on it, whichever arrives first; the unique
+    constraint on (patient_id, checkin_id, kind) decides that race.
+    """
 
     __tablename__ = "flag"
     __table_args__ = (
         UniqueConstraint("entry_id", "kind"),
+        UniqueConstraint("patient_id", "checkin_id", "kind"),
         CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        CheckConstraint("entry_id IS NULL OR entry_id = checkin_id", name="entry_is_the_checkin"),
         Index("ix_flag_status_opened", "status", "opened_at"),
     )
 
     id: Mapped[str] = _id_column()
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
-    entry_id: Mapped[str] = mapped_column(ForeignKey("entry.id"))
+    # The id the check-in's entry has or will have: a signal names it before it exists.
+    checkin_id: Mapped[str] = mapped_column(String(36))
+    # None until that entry arrives; a signal whose check-in is abandoned keeps it None.
+    entry_id: Mapped[str | None] = mapped_column(ForeignKey("entry.id"))
     kind: Mapped[str] = mapped_column(String(32))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -286,8 +350,11 @@ class Flag(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
 
-    entry: Mapped[Entry] = relationship()
+    entry: Mapped[Entry | None] = relationship()
     patient: Mapped[Patient] = relationship()
+    signals: Mapped[list[SafetySignal]] = relationship(
+        back_populates="flag", order_by="(SafetySignal.received_at, SafetySignal.id)"
+    )
     # No foreign key: an imported flag may name a resolver who has no account here.
     resolver: Mapped[User | None] = relationship(
         primaryjoin="foreign(Flag.resolved_by_id) == User.id", viewonly=True
@@ -305,6 +372,61 @@ class Flag(db.Model):
             "id": self.resolved_by_id,
             "display_name": resolver.display_name if resolver is not None else None,
         }
+
+    @property
+    def signal(self) -> SafetySignal | None:
+        """The check-in's strongest signal, if one was sent."""
+        return safety.strongest(self.signals)
+
+    @property
+    def raised_by(self) -> dict | None:
+        """The answer that raised the flag, in words (safety.raised_by)."""
+        return safety.raised_by(self.entry, self.signal)
+
+    @property
+    def age_hours(self) -> float | None:
+        """Hours since it was opened, while it is open."""
+        if self.status != "open":
+            return None
+        return safety.hours(datetime.now(UTC) - self.opened_at)
+
+    @property
+    def hours_to_resolve(self) -> float | None:
+        """Hours from opened to resolved, once resolved."""
+        if self.resolved_at is None:
+            return None
+        return safety.hours(self.resolved_at - self.opened_at)
+
+    @property
+    def overdue(self) -> bool:
+        """Open for longer than the clinic allows (its flag_overdue_hours)."""
+        return self.status == "open" and safety.is_overdue(
+            self.opened_at, datetime.now(UTC), self.patient.clinic.flag_overdue_hours
+        )
+
+
+class SafetySignal(db.Model):
+    """A positive safety answer, sent the moment it was given, before the check-in is done.
+
+    The id is the client's, so that an outbox can replay it safely; it opens (or joins) the
+    flag of its check-in, and never changes afterwards.
+    """
+
+    __tablename__ = "safety_signal"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
+    checkin_id: Mapped[str] = mapped_column(String(36))
+    instrument: Mapped[str] = mapped_column(String(16))
+    item: Mapped[str] = mapped_column(String(32))
+    answer: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # SHA-256 of the request as the client sent it, to tell a replay from a conflict.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flag.id"), index=True)
+
+    flag: Mapped[Flag] = relationship(back_populates="signals")
 
 
 class AuditEvent(db.Model):

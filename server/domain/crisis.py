@@ -1,14 +1,23 @@
-"""What a patient sees at once when a safety item is positive (PHQ-9 item 9 above 0)."""
+"""A clinic's crisis resources: what a patient can dial at once when a safety item is positive.
 
-# A clinic replaces this with its own text (PATCH /api/v1/clinic {"crisis_text"}). The PWA
-# always adds, in its own words, that answers are not watched around the clock.
-DEFAULT_CRISIS_TEXT = """\
-If you are thinking about ending your life or hurting yourself, please reach out now.
-In an emergency, call your local emergency number: 112 in Europe, 911 in the US and Canada, \
-999 in the UK.
-Call or text a crisis line: [crisis line number, set by your clinic].
-Call your clinic: [clinic phone number and opening hours, set by your clinic]."""
+The clinic sets them (PATCH /api/v1/clinic {"crisis"}); the PWA shows every number as a link
+that calls or texts it, and adds, in its own words, that answers are not watched around the
+clock. Patients are added only once a crisis line and the clinic's own number are set.
+"""
+
+from __future__ import annotations
+
+import re
+
+PHONE_CHARACTERS = re.compile(r"[0-9 +\-()]{2,32}")
+PHONE_RULE = "Digits, spaces and + - ( ), 2 to 32 characters, at least 2 of them digits."
+
+NOT_READY = (
+    "Set the clinic's crisis resources (crisis line and clinic phone) before adding patients: "
+    "Admin → Crisis resources."
+)
 
 
-def crisis_text_of(clinic) -> str:
-    return clinic.crisis_text or DEFAULT_CRISIS_TEXT
+def is_phone_number(text: str) -> bool:
+    """A number a phone can dial: digits, spaces and + - ( ), 2–32 characters, 2+ digits."""
+    return PHONE_CHARACTERS.fullmatch(text) is not None and sum(c.isdigit() for c in text) >= 2

@@ -10,12 +10,12 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..data.extensions import db
-from ..data.models import Entry, Flag, Patient, TreatmentSession, User, utcnow
+from ..data.models import Entry, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
 from ..domain.errors import Conflict, Forbidden, Invalid
 from ..domain.instruments import INSTRUMENTS, Score, score
 from ..domain.times import utc
-from . import audit
+from . import audit, safety
 from .pagination import page
 
 
@@ -95,8 +95,6 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
         request_hash=digest,
     )
     db.session.add(entry)
-    for kind in scored.flags:
-        db.session.add(Flag(patient_id=patient.id, entry=entry, kind=kind, opened_at=utcnow()))
     if actor.is_clinician:
         audit.record(
             "entry.create",
@@ -106,6 +104,12 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
         )
     try:
         db.session.flush()
+        # The check-in's one flag: opened here, or already by a signal sent while answering,
+        # which this entry joins even if its own answer is now below the threshold.
+        safety.lock_patient(patient.id)
+        for kind in scored.flags:
+            safety.open_flag(patient.id, entry.id, kind, entry_id=entry.id)
+        safety.join_entry(patient.id, entry.id)
         db.session.commit()
     except IntegrityError:
         # Another request stored this id between our read and our write: the key decides.

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, fields
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from ..api.schemas import EntryOut, InstrumentOut, SessionOut, UTCTime
+from ..api.schemas import EntryOut, InstrumentOut, SessionOut, SignalOut, UTCTime
 from ..data.extensions import db
 from ..data.models import BaselineChoice, Clinic, Entry, Flag, Patient, TreatmentSession, User
 from ..domain import fhir
@@ -27,8 +28,12 @@ VERSION = 1
 
 
 class ExportFlag(Schema):
+    """A flag as exported: its check-in, its entry once it arrived, the signal that opened it."""
+
     id = fields.String(required=True)
-    entry_id = fields.String(required=True)
+    checkin_id = fields.String(required=True)
+    entry_id = fields.String(allow_none=True, required=True)
+    signal = fields.Nested(SignalOut, allow_none=True, required=True)
     kind = fields.String(required=True)
     opened_at = UTCTime(required=True)
     status = fields.String(required=True)
@@ -83,7 +88,10 @@ def patient_block(patient: Patient) -> dict:
         select(Entry).where(Entry.patient_id == patient.id).order_by(Entry.taken_at, Entry.id)
     ).all()
     flags = db.session.scalars(
-        select(Flag).where(Flag.patient_id == patient.id).order_by(Flag.opened_at, Flag.id)
+        select(Flag)
+        .where(Flag.patient_id == patient.id)
+        .order_by(Flag.opened_at, Flag.id)
+        .options(selectinload(Flag.signals))
     ).all()
     baselines = db.session.scalars(
         select(BaselineChoice)

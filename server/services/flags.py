@@ -1,9 +1,9 @@
-"""Safety flags: the clinic's inbox, and resolving a flag with a note."""
+"""Safety flags: the clinic's inbox, one flag, and resolving a flag with a note."""
 
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..data.extensions import db
 from ..data.models import Flag, Patient, User, utcnow
@@ -12,8 +12,15 @@ from . import audit
 from .pagination import page
 
 
-def list_flags(clinician: User, status: str | None, limit: int, cursor: str | None) -> dict:
-    """One page of the clinic's flags, oldest first, audited with their patients (committed)."""
+def list_flags(
+    clinician: User,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    patient_id: str | None = None,
+) -> dict:
+    """One page of the clinic's flags (or one patient's), oldest first, audited with their
+    patients (committed). Another clinic's patient id finds nothing."""
     statement = (
         select(Flag)
         .join(Patient, Patient.id == Flag.patient_id)
@@ -21,12 +28,16 @@ def list_flags(clinician: User, status: str | None, limit: int, cursor: str | No
         # Everything FlagOut shows, in this one query: not one query per flag.
         .options(
             contains_eager(Flag.patient).joinedload(Patient.account),
+            contains_eager(Flag.patient).joinedload(Patient.clinic),
             joinedload(Flag.entry),
             joinedload(Flag.resolver),
+            selectinload(Flag.signals),
         )
     )
     if status:
         statement = statement.where(Flag.status == status)
+    if patient_id:
+        statement = statement.where(Flag.patient_id == patient_id)
     result = page(statement, Flag.opened_at, Flag.id, limit, cursor)
     audit.record(
         "flags.read",
@@ -34,6 +45,13 @@ def list_flags(clinician: User, status: str | None, limit: int, cursor: str | No
     )
     db.session.commit()
     return result
+
+
+def read(flag: Flag) -> Flag:
+    """One flag of the clinic, with its entry or signal; the read is audited (committed)."""
+    audit.record("flag.read", patient=flag.patient, detail={"flag_id": flag.id})
+    db.session.commit()
+    return flag
 
 
 def resolve(flag: Flag, clinician: User, note: str) -> Flag:

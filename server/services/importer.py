@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from types import SimpleNamespace
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 from sqlalchemy import select
 
 from ..api.schemas import (
@@ -24,12 +32,22 @@ from ..api.schemas import (
     UTCTime,
 )
 from ..data.extensions import db
-from ..data.models import BaselineChoice, Entry, Flag, Patient, TreatmentSession, User, utcnow
+from ..data.models import (
+    BaselineChoice,
+    Entry,
+    Flag,
+    Patient,
+    SafetySignal,
+    TreatmentSession,
+    User,
+    utcnow,
+)
 from ..domain import outcomes
 from ..domain.errors import Invalid
 from ..domain.instruments import INSTRUMENTS, ScoringError, score
+from ..domain.safety import SIGNAL_INSTRUMENTS, SIGNAL_ITEMS, signal_errors
 from ..domain.vocabularies import CONTEXTS, TREATMENTS
-from . import audit, exports
+from . import audit, exports, safety
 from .entries import request_hash
 
 
@@ -108,15 +126,55 @@ class ImportedEntry(StrictSchema):
             raise ValidationError({"difficulty": [f"{instrument.name} has none."]})
 
 
+class ImportedSignal(StrictSchema):
+    id = Id(required=True)
+    checkin_id = Id(required=True)
+    instrument = fields.String(required=True, validate=validate.OneOf(SIGNAL_INSTRUMENTS))
+    item = fields.String(required=True, validate=validate.OneOf(SIGNAL_ITEMS))
+    answer = fields.Integer(strict=True, required=True)
+    answered_at = UTCTime(required=True)
+    received_at = UTCTime(required=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _is_a_positive_safety_answer(self, data, **kwargs):
+        errors = signal_errors(data["instrument"], data["item"], data["answer"])
+        if errors:
+            raise ValidationError(errors)
+
+
 class ImportedFlag(StrictSchema):
     id = Id(required=True)
-    entry_id = Id(required=True)
+    # A document exported before safety signals has neither: such a flag is its entry's.
+    checkin_id = Id(load_default=None)
+    entry_id = Id(allow_none=True, required=True)
+    signal = fields.Nested(ImportedSignal, allow_none=True, load_default=None)
     kind = fields.String(required=True, validate=validate.OneOf(["self_harm"]))
     opened_at = UTCTime(required=True)
     status = fields.String(required=True, validate=validate.OneOf(["open", "resolved"]))
     resolved_by_id = Id(allow_none=True, required=True)
     resolved_at = UTCTime(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _belongs_to_its_check_in(self, data, **kwargs):
+        entry_id, checkin_id, signal = data["entry_id"], data["checkin_id"], data["signal"]
+        errors = {}
+        if entry_id is None and checkin_id is None:
+            errors["checkin_id"] = ["Required for a flag without an entry."]
+        elif entry_id is not None and checkin_id not in (None, entry_id):
+            errors["checkin_id"] = ["Must be the id of the flag's entry."]
+        if entry_id is None and signal is None:
+            errors["signal"] = ["A flag without an entry needs the signal that opened it."]
+        elif signal is not None and signal["checkin_id"] != (checkin_id or entry_id):
+            errors["signal"] = {"checkin_id": ["Must be the flag's check-in."]}
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _its_entrys_check_in(self, data, **kwargs):
+        if data["checkin_id"] is None:
+            data["checkin_id"] = data["entry_id"]
+        return data
 
 
 class ImportedBlock(StrictSchema):
@@ -145,7 +203,7 @@ class ImportedBlock(StrictSchema):
             if problems:
                 errors.setdefault("entries", {})[index] = problems
         for index, flag in enumerate(data["flags"]):
-            if flag["entry_id"] not in entries:
+            if flag["entry_id"] is not None and flag["entry_id"] not in entries:
                 errors.setdefault("flags", {})[index] = {"entry_id": ["No such entry here."]}
         for index, choice in enumerate(data["baselines"]):
             chosen = entries.get(choice["entry_id"])
@@ -193,6 +251,11 @@ def _duplicates(document: dict) -> dict:
         counts.update(("session", s["id"]) for s in block["sessions"])
         counts.update(("entry", e["id"]) for e in block["entries"])
         counts.update(("flag", f["id"]) for f in block["flags"])
+        counts.update(("signal", f["signal"]["id"]) for f in block["flags"] if f["signal"])
+        # One flag per check-in and kind, as the database has it.
+        counts.update(
+            ("flag of check-in", f"{f['checkin_id']} ({f['kind']})") for f in block["flags"]
+        )
     counts.update(
         ("external id", b["patient"]["external_id"])
         for b in document["patients"]
@@ -229,13 +292,17 @@ def _conflicts(document: dict, clinic_id: str) -> dict:
                 if owner_of[(kind, identifier)] != patient_id:
                     errors.append(f"The {kind} {identifier} belongs to another patient.")
     flag_owner = {f["id"]: b["patient"]["id"] for b in blocks for f in b["flags"]}
-    flag_ids = list(flag_owner)
-    for chunk in range(0, len(flag_ids), 500):
-        for identifier, patient_id in db.session.execute(
-            select(Flag.id, Flag.patient_id).where(Flag.id.in_(flag_ids[chunk : chunk + 500]))
-        ):
-            if flag_owner[identifier] != patient_id:
-                errors.append(f"The flag {identifier} belongs to another patient.")
+    signal_owner = {
+        f["signal"]["id"]: b["patient"]["id"] for b in blocks for f in b["flags"] if f["signal"]
+    }
+    for model, kind, owners in ((Flag, "flag", flag_owner), (SafetySignal, "signal", signal_owner)):
+        ids = list(owners)
+        for chunk in range(0, len(ids), 500):
+            for identifier, patient_id in db.session.execute(
+                select(model.id, model.patient_id).where(model.id.in_(ids[chunk : chunk + 500]))
+            ):
+                if owners[identifier] != patient_id:
+                    errors.append(f"The {kind} {identifier} belongs to another patient.")
     external = {
         b["patient"]["external_id"]: b["patient"]["id"]
         for b in blocks
@@ -350,30 +417,54 @@ def _add_entries(block, created) -> None:
 
 
 def _add_flags(block, created) -> None:
-    # A flag is one per entry and kind: one already open here for the entry counts as it.
+    patient_id = block["patient"]["id"]
+    patient = db.session.get(Patient, patient_id)
+    # A flag is one per check-in and kind: one already here for the check-in counts as it.
     existing = {
-        (row.entry_id, row.kind)
+        (row.checkin_id, row.kind): row.id
         for row in db.session.execute(
-            select(Flag.entry_id, Flag.kind).where(Flag.patient_id == block["patient"]["id"])
+            select(Flag.id, Flag.checkin_id, Flag.kind).where(Flag.patient_id == patient_id)
         )
     }
+    signal_ids = [f["signal"]["id"] for f in block["flags"] if f["signal"]]
+    known_signals = set(
+        db.session.scalars(select(SafetySignal.id).where(SafetySignal.id.in_(signal_ids)))
+    )
     for flag in block["flags"]:
-        if (flag["entry_id"], flag["kind"]) not in existing:
-            db.session.add(Flag(patient_id=block["patient"]["id"], **flag))
-            existing.add((flag["entry_id"], flag["kind"]))
+        key = (flag["checkin_id"], flag["kind"])
+        if key not in existing:
+            db.session.add(
+                Flag(patient_id=patient_id, **{k: v for k, v in flag.items() if k != "signal"})
+            )
+            existing[key] = flag["id"]
             created["flags"] += 1
+        signal = flag["signal"]
+        if signal is not None and signal["id"] not in known_signals:
+            db.session.add(
+                SafetySignal(
+                    patient_id=patient_id,
+                    flag_id=existing[key],
+                    request_hash=safety.request_hash(patient, signal),
+                    **signal,
+                )
+            )
+            known_signals.add(signal["id"])
     # A positive safety item always has a flag: open one where the document brought none.
     for entry in block["entries"]:
         for kind in entry["flags"]:
             if (entry["id"], kind) not in existing:
                 db.session.add(
                     Flag(
-                        patient_id=block["patient"]["id"],
+                        patient_id=patient_id,
+                        checkin_id=entry["id"],
                         entry_id=entry["id"],
                         kind=kind,
                         opened_at=utcnow(),
                         status="open",
                     )
                 )
-                existing.add((entry["id"], kind))
+                existing[(entry["id"], kind)] = None
                 created["flags"] += 1
+    db.session.flush()
+    # A check-in's entry joins its flag, as it does when it arrives after the signal.
+    safety.join_entry(patient_id)

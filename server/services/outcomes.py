@@ -71,7 +71,7 @@ def summary(patient: Patient, instrument_id: str) -> outcomes.Summary:
         select(Flag)
         .where(Flag.patient_id == patient.id, Flag.status == "open")
         .order_by(Flag.opened_at, Flag.id)
-        .options(selectinload(Flag.entry))
+        .options(selectinload(Flag.entry), selectinload(Flag.signals))
     ).all()
     audit.clinician_read("summary.read", patient, {"instrument": instrument.id})
     return dataclasses.replace(result, open_flags=list(open_flags))

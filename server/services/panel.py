@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ..data.extensions import db
 from ..data.models import (
+    Clinic,
     Entry,
     Flag,
     OutcomeSnapshot,
@@ -22,7 +23,7 @@ from ..data.models import (
     TreatmentSession,
     User,
 )
-from ..domain import outcomes, schedule
+from ..domain import outcomes, safety, schedule
 from ..domain.instruments import INSTRUMENTS
 from . import audit
 from .pagination import offset_cursor, offset_from_cursor
@@ -46,6 +47,8 @@ class PanelRow:
     instrument: str
     snapshot: Any | None  # a row of outcome_snapshot
     open_flag_count: int
+    oldest_open_flag_at: datetime | None
+    open_flag_overdue: bool
     last_entry_at: datetime | None
     sessions_count: int
     due: list[schedule.Due]
@@ -144,13 +147,17 @@ def panel_rows(
             select(*OutcomeSnapshot.__table__.columns).where(OutcomeSnapshot.clinic_id == clinic_id)
         )
     }
-    open_flags = dict(
-        db.session.execute(
-            select(Flag.patient_id, func.count())
+    open_flags = {
+        patient_id: (count, oldest)
+        for patient_id, count, oldest in db.session.execute(
+            select(Flag.patient_id, func.count(), func.min(Flag.opened_at))
             .join(Patient, Patient.id == Flag.patient_id)
             .where(Patient.clinic_id == clinic_id, Flag.status == "open")
             .group_by(Flag.patient_id)
-        ).all()
+        )
+    }
+    overdue_hours = db.session.scalar(
+        select(Clinic.flag_overdue_hours).where(Clinic.id == clinic_id)
     )
     session_counts = dict(
         db.session.execute(
@@ -200,12 +207,16 @@ def panel_rows(
             sessions=sessions_today.get(patient.id, []),
             sessions_with_pre_entry=with_pre,
         )
+        open_count, oldest_open = open_flags.get(patient.id, (0, None))
         rows.append(
             PanelRow(
                 patient=patient,
                 instrument=instrument,
                 snapshot=snapshots.get((patient.id, instrument)),
-                open_flag_count=open_flags.get(patient.id, 0),
+                open_flag_count=open_count,
+                oldest_open_flag_at=oldest_open,
+                open_flag_overdue=oldest_open is not None
+                and safety.is_overdue(oldest_open, now, overdue_hours),
                 last_entry_at=max(last_taken.values(), default=None),
                 sessions_count=session_counts.get(patient.id, 0),
                 due=due,
@@ -215,7 +226,8 @@ def panel_rows(
 
 
 def sort_rows(rows: list[PanelRow], sort: str, now: datetime) -> list[PanelRow]:
-    """Default: open flags first, then most overdue, then name; or by one column."""
+    """Default: open flags first (the oldest flag first), then most overdue, then name; or by
+    one column."""
 
     def name(row: PanelRow):
         return (row.patient.display_name.casefold(), row.patient.id)
@@ -241,10 +253,18 @@ def sort_rows(rows: list[PanelRow], sort: str, now: datetime) -> list[PanelRow]:
                 name(r),
             ),
         )
-    return sorted(
-        rows,
-        key=lambda r: (r.open_flag_count == 0, -r.overdue_by(now).total_seconds(), name(r)),
-    )
+
+    # Open flags first, the longest open first; then the most overdue check-ins.
+    def flags_then_overdue(row: PanelRow):
+        oldest = row.oldest_open_flag_at
+        return (
+            oldest is None,
+            oldest.timestamp() if oldest else 0,
+            -row.overdue_by(now).total_seconds(),
+            name(row),
+        )
+
+    return sorted(rows, key=flags_then_overdue)
 
 
 def read_page(

@@ -38,7 +38,15 @@ class PatientDetail:
 
 
 def create(clinician: User, body: dict) -> NewPatient:
-    """Add a patient to the clinician's clinic and issue their enrollment code (committed)."""
+    """Add a patient to the clinician's clinic and issue their enrollment code (committed).
+
+    Refused (Conflict) until the clinic's crisis resources are set: a patient's crisis screen
+    must always have a crisis line and the clinic's number to call."""
+    if not clinician.clinic.crisis_ready:
+        raise Conflict(
+            "Set the clinic's crisis resources first (the crisis line's phone number and the "
+            "clinic's phone number, in Clinic admin): patients can be added once they are set."
+        )
     patient = Patient(
         clinic_id=clinician.clinic_id,
         display_name=body["display_name"],

@@ -24,6 +24,14 @@ MAINTENANCE_EVERY = timedelta(days=28)
 TIMEZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "America/Chicago")
 TREATMENTS = ("ketamine_iv", "ketamine_iv", "esketamine_nasal", "ketamine_im")
 SYNTHETIC_PASSWORD = "synthetic patient password"
+# Invented numbers (the emergency number aside), so that a demo never rings a real line.
+SYNTHETIC_CRISIS = {
+    "emergency_number": "112",
+    "crisis_line": {"name": "Synthetic Crisis Line (demo)", "phone": "0800 000 0000", "sms": None},
+    "clinic_phone": "+49 30 000 0000",
+    "clinic_hours": "Mon–Fri 9–17",
+    "message": "A synthetic demo clinic: these numbers are placeholders.",
+}
 
 
 @dataclass
@@ -76,6 +84,7 @@ def build_clinic(
     rng = random.Random(seed)
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     clinic = Clinic(name=name, timezone="Europe/Berlin")
+    clinic.crisis = SYNTHETIC_CRISIS
     db.session.add(clinic)
     db.session.flush()
     clinician = User(
@@ -193,6 +202,7 @@ def _build_patient(clinic, clinician, number, years, now, rng, patient_hash) -> 
                 {
                     "id": str(uuid.uuid4()),
                     "patient_id": patient_id,
+                    "checkin_id": entry_id,
                     "entry_id": entry_id,
                     "kind": kind,
                     "opened_at": when,

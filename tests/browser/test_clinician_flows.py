@@ -162,12 +162,14 @@ def test_a_clinician_resolves_a_flag_then_adds_a_session_and_a_madrs_and_exports
     sign_in(desk, "doc.x@example.org")
     first = panel_rows(desk).first
     expect(first.locator("th")).to_have_text("Bob B")
-    expect(first.locator(".badge.flag")).to_have_text("1 open")
+    expect(first.locator(".badge.flag")).to_have_text("1 open · less than an hour")
 
     nav(desk, "Safety flags")
     expect(desk.get_by_role("heading", level=1)).to_have_text("Open safety flags")
     card = desk.get_by_role("article", name="Bob B")
-    expect(card).to_contain_text(f"{ITEM_9}: Several days")
+    expect(card).to_contain_text(
+        f"PHQ-9 question 9 ({ITEM_9[0].lower()}{ITEM_9[1:]}): “Several days”"
+    )
     card.get_by_label("What was done").fill(note)
     card.get_by_role("button", name="Resolve").click()
     expect(desk.get_by_text("No open safety flags.")).to_be_visible()
@@ -201,6 +203,7 @@ def test_a_clinician_resolves_a_flag_then_adds_a_session_and_a_madrs_and_exports
     madrs = region(desk, "Enter a MADRS rating")
     for item, value in zip(MADRS_ITEMS, MADRS_RATING, strict=True):
         madrs.get_by_label(item, exact=True).select_option(str(value))
+    madrs.get_by_label("Context").select_option(label="Routine")
     madrs.get_by_role("button", name="Save MADRS").click()
     row = entry_row(desk, "MADRS")
     expect(row).to_have_count(1)
