@@ -5,7 +5,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import TokenClient, entry_body
+from server import create_app
+from tests.conftest import TEST_CONFIG, TokenClient, entry_body
 
 EXPECTED_OPERATIONS = {
     ("get", "/api/v1/healthz"),
@@ -81,9 +82,10 @@ def test_every_request_body_refuses_unknown_fields_in_the_document(app):
             assert schema.get("additionalProperties") is False, name
 
 
-@pytest.fixture
-def api_schema(app):
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+def _openapi_document() -> dict:
+    """The OpenAPI document, read once when the tests are collected (no database needed)."""
+    application = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    return application.test_client().get("/api/v1/openapi.json").json
 
 
 @pytest.fixture
@@ -95,7 +97,10 @@ def signed_in(app, world):
     return {"Authorization": f"Bearer {token}"}, world.patient_a.id, entry["id"]
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# A schema loaded at collection (not from a fixture) gives one test per operation, which
+# pytest-xdist spreads over its workers: as subtests of one test, it ran minutes on one worker.
+# Each case is sent to this worker's own app (its database), never the collection-time one.
+schema = schemathesis.openapi.from_dict(_openapi_document())
 
 
 @schema.parametrize()
@@ -105,7 +110,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(case, signed_in):
+def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(case, app, signed_in):
     headers, patient_id, entry_id = signed_in
     # Point most paths at data that exists, so that more than the 404 branch is exercised.
     if case.path_parameters:
@@ -113,7 +118,7 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(case, signed_
             case.path_parameters["pid"] = patient_id
         if "eid" in case.path_parameters:
             case.path_parameters["eid"] = entry_id
-    response = case.call(headers=headers)
+    response = case.call(app=app, headers=headers)
     assert response.status_code < 500, response.text
     # Our rules go beyond the schema (a code must exist, a time must not be in the future),
     # so a schema-valid body may rightly get a 422: that one check does not apply here.
