@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium")
@@ -27,6 +28,9 @@ CHROMIUM_FLAGS = [
     "--disable-quic",
 ]
 PHONE = {"width": 390, "height": 844}
+# Assertions wait as long as actions do (the context's default timeout below): on a loaded
+# machine a screen can take more than Playwright's default 5 s to appear, and slow is not wrong.
+expect.set_options(timeout=10_000)
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 
