@@ -20,12 +20,38 @@ export async function render(main, params, newToken = null) {
   show(main,
     h('h1', {}, admin ? 'Clinic admin' : 'Account'),
     h('p', {}, `Signed in as ${state.user.email}, ${state.user.clinic.name}.`),
+    passkeysSection(clinic, admin),
     crisisSection(clinic, admin),
     tokensSection(tokens, refresh, (token) => render(main, params, token), newToken),
     admin ? cliniciansSection(clinicians, words.roles, refresh) : null,
     admin ? await auditSection(params, words) : null,
     h('section', { class: 'card' }, button('Sign out', () => signOut())));
   focusHeading(main);
+}
+
+/** A link to one's own passkeys; for admins, whether the clinic requires them of clinicians. */
+function passkeysSection(clinic, admin) {
+  const message = h('div', { 'aria-live': 'polite' });
+  const required = h('input', { type: 'checkbox', id: 'require-passkeys', checked: clinic.require_passkey_for_clinicians, disabled: !admin });
+  required.addEventListener('change', async () => {
+    try {
+      await api('/clinic', { method: 'PATCH', body: { require_passkey_for_clinicians: required.checked } });
+      show(message, h('p', { class: 'notice', role: 'status' }, 'Saved.'));
+    } catch (error) {
+      required.checked = !required.checked;
+      show(message, alertBox(errorMessage(error)));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'passkeys-title' },
+    h('h2', { id: 'passkeys-title' }, 'Passkeys'),
+    h('p', {}, 'Sign in with your device\'s screen lock or a security key instead of a password. ',
+      h('a', { href: '#/passkeys' }, 'Your passkeys')),
+    h('div', { class: 'inline' }, required,
+      h('label', { for: 'require-passkeys' }, 'Clinicians must sign in with a passkey')),
+    h('p', { class: 'hint' }, admin
+      ? 'A clinician who has a passkey can no longer sign in with a password alone; one who has none yet signs in with their password and is asked to make one. If a clinician loses their device, remove their passkeys below.'
+      : 'Only a clinic admin can change this.'),
+    message);
 }
 
 // The crisis form's inputs, named by their path in PATCH /clinic (so that a 422 names them).
@@ -167,6 +193,14 @@ function cliniciansSection(clinicians, roles, refresh) {
       show(message, alertBox(errorMessage(error)));
     }
   }, { 'aria-label': `${clinician.active ? 'Deactivate' : 'Activate'} ${clinician.display_name}` });
+  const removePasskeys = (clinician) => button('Remove passkeys', async () => {
+    try {
+      await api(`/clinicians/${clinician.id}/passkeys`, { method: 'DELETE' });
+      show(message, h('p', { class: 'notice', role: 'status' }, `${clinician.display_name} has no passkeys now: they sign in with their password and make a new one.`));
+    } catch (error) {
+      show(message, alertBox(errorMessage(error)));
+    }
+  }, { 'aria-label': `Remove the passkeys of ${clinician.display_name}` });
   return h('section', { class: 'card', 'aria-labelledby': 'clinicians-title' },
     h('h2', { id: 'clinicians-title' }, 'Clinicians'),
     message,
@@ -177,7 +211,7 @@ function cliniciansSection(clinicians, roles, refresh) {
         h('td', {}, c.email),
         h('td', {}, labelOf(roles, c.is_admin ? 'admin' : 'clinician')),
         h('td', {}, c.active ? 'active' : 'deactivated'),
-        h('td', {}, c.id === state.user.id ? '' : toggle(c)))))),
+        h('td', {}, c.id === state.user.id ? '' : [toggle(c), ' ', removePasskeys(c)]))))),
     apiForm({
       path: '/clinicians',
       submitLabel: 'Add clinician',
