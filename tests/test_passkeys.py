@@ -77,9 +77,7 @@ def test_a_second_registration_excludes_the_passkeys_already_registered(alice):
 
     options = browser.post(f"{PASSKEYS}/registration/options").json
 
-    assert [c["id"] for c in options["excludeCredentials"]] == [
-        b64url(authenticator.credential_id)
-    ]
+    assert [c["id"] for c in options["excludeCredentials"]] == [b64url(authenticator.credential_id)]
 
 
 def test_the_same_passkey_cannot_be_registered_twice(alice):
@@ -491,3 +489,65 @@ def test_only_an_admin_of_the_clinic_removes_a_clinicians_passkeys(app, world, w
     assert response.status_code == (403 if who == "clinician X" else 404)
     with database(app) as session:
         assert len(session.scalars(select(Passkey)).all()) == 1
+
+
+def test_the_operator_removes_a_sole_admins_passkeys_from_the_command_line(app, required):
+    register_passkey(required.as_admin_x())
+    assert Browser(app).login("admin.x@example.org").status_code == 403
+
+    result = app.test_cli_runner().invoke(args=["remove-passkeys", "Admin.X@example.org"])
+
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 passkey of admin.x@example.org" in result.output
+    assert Browser(app).login("admin.x@example.org").status_code == 200
+    (record,) = audit_of(app, "passkey.remove")
+    assert (record.actor_id, record.clinic_id) == (None, required.clinic_x.id)
+
+
+def test_the_command_line_says_when_no_account_has_the_email(app):
+    result = app.test_cli_runner().invoke(args=["remove-passkeys", "nobody@example.org"])
+
+    assert result.exit_code != 0
+    assert "No account has the email" in result.output
+
+
+# ---------------------------------------------------------------- the relying party
+
+
+def test_the_public_url_names_the_relying_party_and_the_origin(app, world, monkeypatch):
+    monkeypatch.setitem(app.config, "TIDEMARK_PUBLIC_URL", "https://tidemark.example.org")
+    browser = world.as_patient_a()
+    options = browser.post(f"{PASSKEYS}/registration/options").json
+    authenticator = SoftAuthenticator()
+
+    at_localhost = browser.post(
+        PASSKEYS, json={"name": "x", "credential": authenticator.create(options)}
+    )
+    options = browser.post(f"{PASSKEYS}/registration/options").json
+    at_public_url = browser.post(
+        PASSKEYS,
+        json={
+            "name": "phone",
+            "credential": authenticator.create(options, origin="https://tidemark.example.org"),
+        },
+    )
+
+    assert options["rp"]["id"] == "tidemark.example.org"
+    assert at_localhost.status_code == 422
+    assert at_public_url.status_code == 201, at_public_url.json
+
+
+def test_an_explicit_rp_id_and_origin_win_over_the_public_url(app, alice, monkeypatch):
+    _, authenticator = alice
+    monkeypatch.setitem(app.config, "TIDEMARK_PUBLIC_URL", "https://tidemark.example.org")
+    monkeypatch.setitem(app.config, "TIDEMARK_PASSKEY_RP_ID", "example.org")
+    monkeypatch.setitem(app.config, "TIDEMARK_PASSKEY_ORIGIN", "https://app.example.org")
+
+    options = login_options(Browser(app))
+    at_public_url = passkey_login(
+        Browser(app), authenticator, origin="https://tidemark.example.org"
+    )
+    at_origin = passkey_login(Browser(app), authenticator, origin="https://app.example.org")
+
+    assert options["rpId"] == "example.org"
+    assert (at_public_url.status_code, at_origin.status_code) == (401, 200)

@@ -199,18 +199,18 @@ def remove(passkey: Passkey) -> None:
     _delete([passkey], actor=user)
 
 
-def remove_all_of(clinician: User, admin: User) -> None:
-    """An admin removes every passkey of a clinician of their clinic (a lost device): the
-    clinician then signs in with their password and registers a new one."""
+def remove_all_of(clinician: User, admin: User | None) -> None:
+    """An admin (None: the server's operator, from the command line) removes every passkey
+    of a clinician (a lost device): they then sign in with their password and make a new one."""
     _delete(list(clinician.passkeys), actor=admin, owner=clinician)
 
 
-def _delete(passkeys: list[Passkey], actor: User, owner: User | None = None) -> None:
+def _delete(passkeys: list[Passkey], actor: User | None, owner: User | None = None) -> None:
     for passkey in passkeys:
         detail = {"passkey_id": passkey.id, "name": passkey.name}
         if owner is not None:
             detail["user_id"] = owner.id
-        audit.record("passkey.remove", actor=actor, detail=detail)
+        audit.record("passkey.remove", actor=actor, clinic_id=passkey.user.clinic_id, detail=detail)
         db.session.delete(passkey)
     db.session.commit()
 

@@ -96,9 +96,10 @@ def test_a_clinician_whose_clinic_requires_a_passkey_is_asked_for_one_then_needs
 ):
     page, _, _ = phone
     admin = world.as_admin_x()
-    assert admin.patch(
-        "/api/v1/clinic", json={"require_passkey_for_clinicians": True}
-    ).status_code == 200
+    assert (
+        admin.patch("/api/v1/clinic", json={"require_passkey_for_clinicians": True}).status_code
+        == 200
+    )
 
     page.goto("/#/signin")
     page.get_by_label("Email").fill("doc.x@example.org")
