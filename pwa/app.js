@@ -18,10 +18,11 @@ const ROUTES = {
   flags: () => import('./views/flags.js'),
   patient: () => import('./views/patient.js'),
   admin: () => import('./views/admin.js'),
+  passkeys: () => import('./views/passkeys.js'),
 };
 const PUBLIC = new Set(['signin', 'enroll']);
-const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data', 'help']);
-const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin']);
+const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data', 'help', 'passkeys']);
+const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin', 'passkeys']);
 
 let routing = 0;
 // A new version of the app took this page over (its service worker skips waiting): the

@@ -17,6 +17,7 @@ const SHELL = [
   '/ui.js',
   '/chart.js',
   '/crisis.js',
+  '/passkey.js',
   '/views/home.js',
   '/views/signin.js',
   '/views/enroll.js',

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from .data.extensions import db
-from .data.models import ApiToken, Entry, Flag, Patient, TreatmentSession, User
+from .data.models import ApiToken, Entry, Flag, Passkey, Patient, TreatmentSession, User
 from .domain.errors import Forbidden, NotFound, NotSignedIn
 
 # Every id we hand out is a UUID; anything longer is unknown without asking the database.
@@ -103,6 +103,15 @@ def own_token(token_id: str) -> ApiToken:
     if token is None or token.user_id != user.id:
         raise NotFound("No such token.")
     return token
+
+
+def own_passkey(passkey_id: str) -> Passkey:
+    """One of the signed-in user's own passkeys, or NotFound."""
+    user = signed_in_user()
+    passkey = _get(Passkey, passkey_id)
+    if passkey is None or passkey.user_id != user.id:
+        raise NotFound("No such passkey.")
+    return passkey
 
 
 def clinician_in_clinic(clinician_id: str) -> User:

@@ -109,7 +109,24 @@ def synthetic_clinic(name, patients, years, seed):
     )
 
 
+@click.command("remove-passkeys")
+@click.argument("email")
+@with_appcontext
+def remove_passkeys(email):
+    """Remove every passkey of an account (a lost device, when no other admin can): its
+    password signs in again, and the app asks for a new passkey where the clinic requires one."""
+    from .services import passkeys
+
+    user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No account has the email {email}.")
+    count = len(user.passkeys)
+    passkeys.remove_all_of(user, admin=None)
+    click.echo(f"Removed {count} passkey{'s' if count != 1 else ''} of {user.email}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(create_clinician)
+    app.cli.add_command(remove_passkeys)
     app.cli.add_command(first_run_hint)
     app.cli.add_command(synthetic_clinic)

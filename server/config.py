@@ -40,6 +40,10 @@ def from_environment() -> dict:
         "TIDEMARK_PROXY_COUNT": int(os.environ.get("TIDEMARK_PROXY_COUNT", "0")),
         "TIDEMARK_ENROLLMENT_HOURS": int(os.environ.get("TIDEMARK_ENROLLMENT_HOURS", "72")),
         "TIDEMARK_DEFAULT_TIMEZONE": os.environ.get("TIDEMARK_DEFAULT_TIMEZONE", "UTC"),
+        # Passkeys (WebAuthn): the relying party's id and the origin browsers sign for. Empty:
+        # from TIDEMARK_PUBLIC_URL, else from the request's own host.
+        "TIDEMARK_PASSKEY_RP_ID": os.environ.get("TIDEMARK_PASSKEY_RP_ID", "").strip(),
+        "TIDEMARK_PASSKEY_ORIGIN": os.environ.get("TIDEMARK_PASSKEY_ORIGIN", "").rstrip("/"),
     }
 
 
@@ -65,6 +69,10 @@ class Config:
     LOGIN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
     ENROLL_FAILURES_PER_ADDRESS = "20 per 15 minutes"
+    # Passkey challenges are single-use and short-lived; each one handed out is a row, so an
+    # address may ask for only so many.
+    PASSKEY_CHALLENGE_SECONDS = 300
+    PASSKEY_CHALLENGES_PER_ADDRESS = "100 per 15 minutes"
 
     # argon2id with RFC 9106's second recommended option (the low-memory one: 3 passes over
     # 64 MiB, 4 lanes), which is also argon2-cffi's default. Tests lower them for speed.

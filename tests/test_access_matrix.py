@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.data.models import EnrollmentCode, Entry, Patient
 from tests.conftest import (
@@ -446,3 +446,75 @@ def test_a_clinician_cannot_read_one_patients_entry_under_another_patients_id(sc
     )
 
     assert_reveals_nothing(response, 404)
+
+
+# ---------------------------------------------------------------- passkeys
+
+# One's own passkeys, managed in a signed-in session (a token is refused); signing in with a
+# passkey is open to anyone (a made-up credential is a 401); an admin removes a clinician's.
+# `reached` means the request got past the access check to the credential's own check (422).
+PASSKEY_ENDPOINTS = {
+    "options": ("POST", "/auth/passkeys/registration/options", None),
+    "register": ("POST", "/auth/passkeys", {"name": "phone", "credential": {"id": "x"}}),
+    "list": ("GET", "/auth/passkeys", None),
+    "remove A's": ("DELETE", "/auth/passkeys/{passkey_a}", None),
+    "login options": ("POST", "/auth/passkey-login/options", None),
+    "login": ("POST", "/auth/passkey-login", {"credential": {"id": "x"}}),
+    "remove X's": ("DELETE", "/clinicians/{clinician_x}/passkeys", None),
+}
+PASSKEY_ACTORS = {
+    "anonymous": lambda w: Browser(w.app),
+    "patient A": lambda w: w.as_patient_a(),
+    "patient B": lambda w: w.as_patient_b(),
+    "clinician X": lambda w: w.as_clinician_x(),
+    "admin X": lambda w: w.as_admin_x(),
+    "clinician Y": lambda w: w.as_clinician_y(),
+    "clinician X bearer token": lambda w: TokenClient(w.app, new_token(w, w.clinician_x)["token"]),
+    "clinician X cookie without CSRF": lambda w: w.browser(w.clinician_x, csrf=False),
+}
+# fmt: off
+PASSKEY_MATRIX = {
+    #                                  options register list remove-A login-opt login remove-X
+    "anonymous":                       [401,   401,     401, 401,     200,      401,  401],
+    "patient A":                       [200,   422,     200, 204,     200,      401,  403],
+    "patient B":                       [200,   422,     200, 404,     200,      401,  403],
+    "clinician X":                     [200,   422,     200, 404,     200,      401,  403],
+    "admin X":                         [200,   422,     200, 404,     200,      401,  204],
+    "clinician Y":                     [200,   422,     200, 404,     200,      401,  403],
+    "clinician X bearer token":        [403,   403,     403, 403,     200,      401,  403],
+    "clinician X cookie without CSRF": [403,   403,     200, 403,     200,      401,  403],
+}
+# fmt: on
+PASSKEY_CASES = [
+    pytest.param(actor, column, PASSKEY_MATRIX[actor][index], id=f"{actor} - {column}")
+    for actor in PASSKEY_ACTORS
+    for index, column in enumerate(PASSKEY_ENDPOINTS)
+]
+
+
+def test_the_passkey_matrix_covers_every_actor_and_every_endpoint():
+    assert set(PASSKEY_MATRIX) == set(PASSKEY_ACTORS)
+    assert all(len(row) == len(PASSKEY_ENDPOINTS) for row in PASSKEY_MATRIX.values())
+
+
+@pytest.mark.parametrize(("actor", "column", "expected"), PASSKEY_CASES)
+def test_each_actor_gets_the_answer_the_passkey_table_gives(app, world, actor, column, expected):
+    from server.data.models import Passkey
+    from tests.authenticator import register_passkey
+
+    passkey_a = register_passkey(world.as_patient_a())[0].json["id"]
+    register_passkey(world.as_clinician_x())
+    client = PASSKEY_ACTORS[actor](world)
+    method, path, body = PASSKEY_ENDPOINTS[column]
+    url = "/api/v1" + path.format(passkey_a=passkey_a, clinician_x=world.clinician_x.id)
+
+    response = client.request(method, url, **({} if body is None else {"json": body}))
+
+    assert response.status_code == expected, response.json
+    with database(app) as session:
+        left = session.scalar(select(func.count()).select_from(Passkey))
+    assert left == 2 - (column == "remove A's" and expected == 204) - (
+        column == "remove X's" and expected == 204
+    )
+    if expected in DENIED:
+        assert_bare_refusal(response, expected, ("Alice A", "credential_id", "public_key"))

@@ -65,6 +65,7 @@ def test_a_clinician_reads_every_setting_of_their_clinic(app, world):
         "flag_overdue_hours": 24,
         "crisis": READY_CRISIS,
         "crisis_ready": True,
+        "require_passkey_for_clinicians": False,
     }
 
 

@@ -48,6 +48,7 @@ def test_a_clinician_signs_in_and_gets_their_user_and_a_csrf_token(app, world):
             "crisis": READY_CRISIS,
         },
         "patient_id": None,
+        "passkey_needed": False,
     }
     assert isinstance(response.json["csrf_token"], str) and response.json["csrf_token"]
 

@@ -21,11 +21,62 @@ export async function render(main, params, newToken = null) {
     h('h1', {}, admin ? 'Clinic admin' : 'Account'),
     h('p', {}, `Signed in as ${state.user.email}, ${state.user.clinic.name}.`),
     crisisSection(clinic, admin),
+    passkeysSection(clinic, admin, clinicians),
     tokensSection(tokens, refresh, (token) => render(main, params, token), newToken),
     admin ? cliniciansSection(clinicians, words.roles, refresh) : null,
     admin ? await auditSection(params, words) : null,
     h('section', { class: 'card' }, button('Sign out', () => signOut())));
   focusHeading(main);
+}
+
+/** A link to one's own passkeys; for admins, whether the clinic requires them of clinicians. */
+function passkeysSection(clinic, admin, clinicians) {
+  const message = h('div', { 'aria-live': 'polite' });
+  const required = h('input', { type: 'checkbox', id: 'require-passkeys', checked: clinic.require_passkey_for_clinicians, disabled: !admin });
+  required.addEventListener('change', async () => {
+    try {
+      await api('/clinic', { method: 'PATCH', body: { require_passkey_for_clinicians: required.checked } });
+      show(message, h('p', { class: 'notice', role: 'status' }, 'Saved.'));
+    } catch (error) {
+      required.checked = !required.checked;
+      show(message, alertBox(errorMessage(error)));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'passkeys-title' },
+    h('h2', { id: 'passkeys-title' }, 'Passkeys'),
+    h('p', {}, 'Sign in with your device\'s screen lock or a security key instead of a password. ',
+      h('a', { href: '#/passkeys' }, 'Your passkeys')),
+    h('div', { class: 'inline' }, required,
+      h('label', { for: 'require-passkeys' }, 'Clinicians must sign in with a passkey')),
+    h('p', { class: 'hint' }, admin
+      ? 'A clinician who has a passkey can no longer sign in with a password alone; one who has none yet signs in with their password and is asked to make one.'
+      : 'Only a clinic admin can change this.'),
+    admin ? lostDeviceForm(clinicians.filter((c) => c.id !== state.user.id), message) : null,
+    message);
+}
+
+/** A clinician lost the device that holds their passkey: remove all of theirs, so that they
+ * sign in with their password again and make a new one. */
+function lostDeviceForm(clinicians, message) {
+  const form = h('form', { class: 'filters' },
+    field('Lost device: remove the passkeys of', select('clinician', clinicians.map((c) => [c.id, c.display_name]), null, 'Choose a clinician')),
+    h('button', { type: 'submit' }, 'Remove their passkeys'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const chosen = form.elements.namedItem('clinician');
+    if (!chosen.value) {
+      chosen.focus();
+      return;
+    }
+    const name = chosen.selectedOptions[0].textContent;
+    try {
+      await api(`/clinicians/${chosen.value}/passkeys`, { method: 'DELETE' });
+      show(message, h('p', { class: 'notice', role: 'status' }, `${name} has no passkeys now: they sign in with their password and make a new one.`));
+    } catch (error) {
+      show(message, alertBox(errorMessage(error)));
+    }
+  });
+  return form;
 }
 
 // The crisis form's inputs, named by their path in PATCH /clinic (so that a 422 names them).

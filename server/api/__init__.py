@@ -28,6 +28,7 @@ def register_blueprints(app: Flask) -> None:
         flags,
         meta,
         outcomes,
+        passkeys,
         patients,
         safety,
         sessions,
@@ -42,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
     for module in (
         meta,
         auth,
+        passkeys,
         clinic,
         admin,
         patients,

@@ -205,6 +205,13 @@ class UserOut(Schema):
     display_name = fields.String(required=True)
     clinic = fields.Nested(ClinicRef, required=True)
     patient_id = fields.String(allow_none=True, required=True)
+    passkey_needed = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "The clinic requires a passkey of its clinicians and this one has "
+            "none yet: the app asks them to register one."
+        },
+    )
 
 
 class SignedInOut(Schema):
@@ -249,6 +256,30 @@ class NewTokenOut(Schema):
     name = fields.String(required=True)
     token = fields.String(required=True)
     expires_at = UTCTime(required=True)
+
+
+# ---------------------------------------------------------------- passkeys
+
+WEBAUTHN_CREDENTIAL = {
+    "description": "The PublicKeyCredential the browser returned, as JSON (its toJSON(): id, "
+    "rawId, type, response with base64url binary fields)."
+}
+
+
+class PasskeyIn(StrictSchema):
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
+    credential = fields.Dict(required=True, metadata=WEBAUTHN_CREDENTIAL)
+
+
+class PasskeyLoginIn(StrictSchema):
+    credential = fields.Dict(required=True, metadata=WEBAUTHN_CREDENTIAL)
+
+
+class PasskeyOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    created_at = UTCTime(required=True)
+    last_used_at = UTCTime(allow_none=True, required=True)
 
 
 # ---------------------------------------------------------------- patients
@@ -811,6 +842,7 @@ class ClinicOut(Schema):
             "description": "A crisis line and the clinic's phone are set: patients may be added."
         },
     )
+    require_passkey_for_clinicians = fields.Boolean(required=True)
 
 
 class PatientClinicOut(Schema):
@@ -830,6 +862,13 @@ class ClinicPatch(PatchSchema):
     flag_overdue_hours = fields.Integer(strict=True, validate=validate.Range(1, 168))
     crisis = fields.Nested(
         CrisisIn, metadata={"description": "Replaces the crisis resources whole."}
+    )
+    require_passkey_for_clinicians = StrictBoolean(
+        metadata={
+            "description": "Clinicians who have a passkey must sign in with it (a password "
+            "alone answers 403); those with none yet still sign in with their password and "
+            "are asked to register one."
+        }
     )
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -15,10 +16,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -87,6 +90,10 @@ class Clinic(db.Model):
     crisis_clinic_phone: Mapped[str | None] = mapped_column(String(32))
     crisis_clinic_hours: Mapped[str | None] = mapped_column(String(200))
     crisis_message: Mapped[str | None] = mapped_column(Text)
+    # Clinicians who have a passkey must sign in with it (a password alone is refused).
+    require_passkey_for_clinicians: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -167,10 +174,18 @@ class User(UserMixin, db.Model):
 
     clinic: Mapped[Clinic] = relationship()
     patient: Mapped[Patient | None] = relationship(back_populates="account")
+    passkeys: Mapped[list[Passkey]] = relationship(back_populates="user")
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def passkey_needed(self) -> bool:
+        """The clinic requires a passkey of its clinicians and this one has none yet."""
+        return (
+            self.is_clinician and self.clinic.require_passkey_for_clinicians and not self.passkeys
+        )
 
     @property
     def is_clinician(self) -> bool:
@@ -211,6 +226,41 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential (a passkey) its user signs in with instead of a password."""
+
+    __tablename__ = "passkey"
+
+    id: Mapped[str] = _id_column()
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # base64url of the authenticator's credential id (at most 1023 bytes by the spec).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE_Key, as registered
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)  # a uint32
+    transports: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="passkeys")
+
+
+class PasskeyChallenge(db.Model):
+    """A challenge handed out for one WebAuthn ceremony: single-use, and short-lived."""
+
+    __tablename__ = "passkey_challenge"
+    __table_args__ = (CheckConstraint("purpose IN ('register', 'login')", name="purpose"),)
+
+    id: Mapped[str] = _id_column()
+    challenge: Mapped[str] = mapped_column(String(128), unique=True)  # base64url
+    purpose: Mapped[str] = mapped_column(String(16))
+    # Whose registration it is; None for a sign-in (the passkey says who).
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class TreatmentSession(db.Model):

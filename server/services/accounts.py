@@ -14,8 +14,8 @@ from limits import parse
 
 from ..data.extensions import db, limiter
 from ..data.models import User
-from ..domain.errors import NotSignedIn, TooManyAttempts
-from . import audit
+from ..domain.errors import Forbidden, NotSignedIn, TooManyAttempts
+from . import audit, passkeys
 
 TOKEN_PREFIX = "tmk_"
 
@@ -113,6 +113,15 @@ def sign_in(email: str, password: str, address: str) -> User:
         db.session.commit()
         # The same answer for a wrong email and a wrong password: no account is revealed.
         raise NotSignedIn("The email or password is wrong.")
+    if passkeys.password_alone_refused(user):
+        audit.record(
+            "auth.login_failed",
+            actor=None,
+            clinic_id=user.clinic_id,
+            detail={"email": email[:254], "reason": "passkey_required"},
+        )
+        db.session.commit()
+        raise Forbidden("Your clinic asks you to sign in with your passkey, not a password.")
     audit.record("auth.login", actor=user)
     db.session.commit()
     return user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import g, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from ..data.extensions import db
@@ -34,7 +34,8 @@ def record(
         or (patient.clinic_id if patient else None)
         or (actor.clinic_id if actor else None),
         patient_id=patient.id if patient else None,
-        ip=(request.remote_addr or "")[:64] or None,
+        # None from a command-line task (there is no request).
+        ip=((request.remote_addr or "")[:64] or None) if has_request_context() else None,
         detail=detail,
     )
     db.session.add(event)

@@ -14,7 +14,12 @@ from ..services.accounts import sha256
 from . import UNSAFE_METHODS
 
 # CSRF is not asked of requests that create a session rather than use one.
-CSRF_EXEMPT_ENDPOINTS = {"auth.login", "auth.enroll"}
+CSRF_EXEMPT_ENDPOINTS = {
+    "auth.login",
+    "auth.enroll",
+    "passkeys.passkey_login_options",
+    "passkeys.passkey_login",
+}
 
 
 @login_manager.user_loader
