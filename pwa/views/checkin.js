@@ -227,19 +227,31 @@ function store(flow, itemId) {
 
 async function queueSignal(flow, queued) {
   const patientId = state.user.patient_id;
+  // Sent at once, before it is even stored: the patient may close the app the moment the
+  // crisis screen shows, and a request already started with `keepalive` outlives the page. The
+  // outbox keeps a copy until the server has it (a replay gets the same flag, never a second).
+  const direct = api(`/patients/${patientId}/safety-signals`, { method: 'POST', body: queued.body, keepalive: true })
+    .then(() => true, () => false);
+  let stored = false;
   try {
     await outbox.enqueue(queued.body, patientId, 'signal');
+    stored = true;
     queued.queued = true;
     save(flow);
   } catch {
-    // This phone cannot store it (storage full, blocked): send it straight away instead.
-    flow.sending = api(`/patients/${patientId}/safety-signals`, { method: 'POST', body: queued.body, keepalive: true })
-      .then(() => { queued.sent = true; save(flow); })
-      .catch(() => {})
-      .finally(() => { flow.sending = null; });
-    return;
+    // This phone cannot store it (storage full, blocked): the direct send is all there is.
   }
-  flow.sending = flushOutbox().catch(() => null).finally(() => { flow.sending = null; });
+  flow.sending = direct
+    .then(async (sent) => {
+      if (sent) {
+        queued.sent = true;
+        save(flow);
+        if (stored) await outbox.discard(queued.body.id); // the server has it
+      } else if (stored) {
+        await flushOutbox().catch(() => null); // offline or refused: the outbox's rules apply
+      }
+    })
+    .finally(() => { flow.sending = null; });
 }
 
 /** Where the signal of the crisis screen is: 'sent', 'sending', 'waiting' or {failed: why}. */
