@@ -7,10 +7,11 @@ ones. Every "this id, in my clinic, or 404" lookup lives here.
 
 from __future__ import annotations
 
+from flask import g
 from flask_login import current_user
 
 from .data.extensions import db
-from .data.models import ApiToken, Entry, Flag, Patient, TreatmentSession, User
+from .data.models import ApiToken, AuthSession, Entry, Flag, Patient, TreatmentSession, User
 from .domain.errors import Forbidden, NotFound, NotSignedIn
 
 # Every id we hand out is a UUID; anything longer is unknown without asking the database.
@@ -22,6 +23,15 @@ def signed_in_user() -> User:
     if not current_user.is_authenticated:
         raise NotSignedIn("Sign in first (or the token is expired or revoked).")
     return current_user._get_current_object()
+
+
+def signed_in_with_session() -> User:
+    """The user signed in with a session cookie; a bearer token is Forbidden: changes to the
+    account itself (its password, its sessions) need a sign-in."""
+    user = signed_in_user()
+    if g.get("auth_via") != "session":
+        raise Forbidden("A token cannot do this; sign in to do it.")
+    return user
 
 
 def clinician() -> User:
@@ -103,6 +113,15 @@ def own_token(token_id: str) -> ApiToken:
     if token is None or token.user_id != user.id:
         raise NotFound("No such token.")
     return token
+
+
+def own_session(session_id: str) -> AuthSession:
+    """One of the signed-in user's own sessions, or NotFound (another user's included)."""
+    user = signed_in_with_session()
+    row = _get(AuthSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("No such session.")
+    return row
 
 
 def clinician_in_clinic(clinician_id: str) -> User:

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import available_timezones
 
+from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .. import access
@@ -225,6 +226,29 @@ class EnrollIn(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=PASSWORD)
     display_name = Text(validate=validate.Length(min=1, max=200))
+
+
+class PasswordChangeIn(StrictSchema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    new_password = fields.String(required=True, validate=PASSWORD)
+
+
+class ResetIn(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    new_password = fields.String(required=True, validate=PASSWORD)
+
+
+class AuthSessionOut(Schema):
+    """A browser signed in to the account; `current` is the one asking."""
+
+    id = fields.String(required=True)
+    created_at = UTCTime(required=True)
+    last_seen_at = UTCTime(required=True)
+    user_agent = fields.String(allow_none=True, required=True)
+    current = fields.Method("_current", required=True, metadata={"type": "boolean"})
+
+    def _current(self, row) -> bool:
+        return row.id == g.get("auth_session_id")
 
 
 class TokenIn(StrictSchema):
