@@ -50,6 +50,12 @@ def clinic_admin() -> User:
     return user
 
 
+def clinic_admin_with_session() -> User:
+    """The clinic admin signed in with a session cookie: a token never administers."""
+    signed_in_with_session()
+    return clinic_admin()
+
+
 def _get(model, identifier: str):
     return db.session.get(model, identifier) if len(identifier) <= _ID_LENGTH else None
 

@@ -58,8 +58,8 @@ class Endpoint:
 ENDPOINTS = {
     "read": Endpoint("GET", "/patients/{pid}", 200),
     "edit": Endpoint("PATCH", "/patients/{pid}", 200, {"external_id": "EXT-42"}),
-    # Patient A has enrolled already, so a clinician who reaches A is told 409, not 201.
-    "reissue": Endpoint("POST", "/patients/{pid}/enrollment", 409),
+    # Patient A has enrolled already, so a clinician who reaches A gets a reset code.
+    "reissue": Endpoint("POST", "/patients/{pid}/enrollment", 201),
     "schedule": Endpoint("GET", "/patients/{pid}/schedule", 200),
     "reschedule": Endpoint(
         "PUT",

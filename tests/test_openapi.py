@@ -20,6 +20,8 @@ EXPECTED_OPERATIONS = {
     ("delete", "/api/v1/auth/sessions"),
     ("delete", "/api/v1/auth/sessions/{session_id}"),
     ("post", "/api/v1/auth/password"),
+    ("post", "/api/v1/auth/reset"),
+    ("post", "/api/v1/clinicians/{clinician_id}/reset"),
     ("get", "/api/v1/auth/tokens"),
     ("post", "/api/v1/auth/tokens"),
     ("delete", "/api/v1/auth/tokens/{token_id}"),

@@ -208,6 +208,8 @@ LEAVES_OUTCOMES_ALONE = {
     ("DELETE", "/api/v1/auth/sessions"): "sign-in sessions",
     ("DELETE", "/api/v1/auth/sessions/<string:session_id>"): "a sign-in session",
     ("POST", "/api/v1/auth/password"): "a password",
+    ("POST", "/api/v1/auth/reset"): "a password",
+    ("POST", "/api/v1/clinicians/<string:clinician_id>/reset"): "a reset code",
     ("POST", "/api/v1/auth/tokens"): "a token",
     ("DELETE", "/api/v1/auth/tokens/<string:token_id>"): "a token",
     ("POST", "/api/v1/clinicians"): "an account",

@@ -2,7 +2,8 @@
 
 auth_session holds one row per signed-in browser (the cookie carries only a random id whose
 hash is stored here). enrollment_code gains a purpose: "enroll" as before (every existing
-code), or "reset", a code that lets the account user_id set a new password.
+code), or "reset", a code that lets the account user_id set a new password. A patient record
+can be deactivated (patient.active).
 
 Revision ID: a44430d7fc50
 Revises: ca55fb2f6bbb
@@ -39,6 +40,9 @@ def upgrade():
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auth_session_user_id'), ['user_id'], unique=False)
 
+    with op.batch_alter_table('patient', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+
     with op.batch_alter_table('enrollment_code', schema=None) as batch_op:
         batch_op.add_column(sa.Column('purpose', sa.String(length=16), server_default='enroll', nullable=False))
         batch_op.add_column(sa.Column('user_id', sa.String(length=36), nullable=True))
@@ -70,6 +74,9 @@ def downgrade():
                nullable=False)
         batch_op.drop_column('user_id')
         batch_op.drop_column('purpose')
+
+    with op.batch_alter_table('patient', schema=None) as batch_op:
+        batch_op.drop_column('active')
 
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_session_user_id'))

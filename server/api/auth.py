@@ -19,6 +19,7 @@ from .schemas import (
     NewTokenOut,
     NoBody,
     PasswordChangeIn,
+    ResetIn,
     SignedInOut,
     TokenIn,
     TokenOut,
@@ -78,6 +79,17 @@ def enroll(body):
         body.get("display_name"),
         address=_client_address(),
     )
+    return accounts.start_session(user)
+
+
+@blp.route("/reset", methods=["POST"])
+@blp.arguments(ResetIn)
+@blp.response(200, SignedInOut)
+@documented_errors(blp, 429)
+def reset(body):
+    """Set a new password with a reset code from the clinic (signs in; every other session
+    of the account ends)"""
+    user = enrollment.reset_password(body["code"], body["new_password"], address=_client_address())
     return accounts.start_session(user)
 
 

@@ -284,6 +284,7 @@ class PatientOut(Schema):
     external_id = fields.String(allow_none=True, required=True)
     timezone = fields.String(required=True)
     enrolled = fields.Boolean(required=True)
+    active = fields.Boolean(required=True)
     created_at = UTCTime(required=True)
 
 
@@ -300,7 +301,12 @@ class PatientPatch(PatchSchema):
 
 
 class EnrollmentOut(Schema):
+    """A single-use code to hand on: to enroll, or (an enrolled account) to reset a password."""
+
     code = fields.String(required=True)
+    purpose = fields.String(
+        required=True, metadata={"enum": ["enroll", "reset"]}, dump_default="enroll"
+    )
     url = fields.String(required=True)
     expires_at = UTCTime(required=True)
     qr_svg = fields.String(
@@ -745,6 +751,7 @@ def panel_row_json(row) -> dict:
             "external_id": patient.external_id,
             "timezone": patient.timezone,
             "enrolled": patient.enrolled,
+            "active": patient.active,
             "created_at": utc(patient.created_at),
         },
         "instrument": row.instrument,

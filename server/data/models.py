@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -135,6 +136,9 @@ class Patient(db.Model):
     timezone: Mapped[str] = mapped_column(String(64))
     # None means the default schedule (schedule.py); otherwise the clinician's choice.
     schedule: Mapped[dict | None] = mapped_column(JSON)
+    # Deactivated by a clinician: no sign-in, no enrollment, no new codes (kept in step with
+    # the account's `active`; the record and its data stay).
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clinic: Mapped[Clinic] = relationship()

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from ..data.extensions import db
 from ..data.models import User
 from ..domain.errors import Conflict, Invalid
-from . import audit
+from . import audit, enrollment
 from .accounts import hash_password
+from .enrollment import IssuedCode
 from .pagination import page
 
 
@@ -56,3 +57,12 @@ def activate(admin: User, clinician: User) -> User:
     audit.record("clinician.activate", actor=admin, detail={"clinician_id": clinician.id})
     db.session.commit()
     return clinician
+
+
+def issue_reset(admin: User, clinician: User) -> IssuedCode:
+    """A reset code for a clinician of the admin's clinic (committed): with it they set a new
+    password and are signed in; their previous unused reset code stops working."""
+    issued = enrollment.issue_reset_code(clinician, admin)
+    audit.record("clinician.reset_issued", actor=admin, detail={"clinician_id": clinician.id})
+    db.session.commit()
+    return issued

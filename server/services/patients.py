@@ -121,11 +121,19 @@ def due_for(patient: Patient) -> list[schedule.Due]:
 
 
 def reissue_enrollment(patient: Patient, clinician: User) -> IssuedCode:
-    """A new enrollment code for a patient not yet enrolled; the previous one stops working."""
+    """A new code for the patient (committed); the previous one stops working.
+
+    Not yet enrolled: an enrollment code. Enrolled: a reset code, with which a patient who
+    lost their password sets a new one and is signed in (recovery without email).
+    """
+    if not patient.active:
+        raise Conflict("This patient is deactivated: activate them first.")
     if patient.account is not None:
-        raise Conflict("This patient has already enrolled.")
-    issued = enrollment.issue_code(patient, clinician)
-    audit.record("patient.enrollment_reissued", patient=patient)
+        issued = enrollment.issue_reset_code(patient.account, clinician)
+        audit.record("patient.reset_issued", patient=patient)
+    else:
+        issued = enrollment.issue_code(patient, clinician)
+        audit.record("patient.enrollment_reissued", patient=patient)
     db.session.commit()
     return issued
 

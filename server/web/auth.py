@@ -16,7 +16,7 @@ from ..services.accounts import SESSION_EXPIRES, SESSION_SECRET, sha256
 from . import UNSAFE_METHODS
 
 # CSRF is not asked of requests that create a session rather than use one.
-CSRF_EXEMPT_ENDPOINTS = {"auth.login", "auth.enroll"}
+CSRF_EXEMPT_ENDPOINTS = {"auth.login", "auth.enroll", "auth.reset"}
 
 
 class BoundedCookieSession(SecureCookieSessionInterface):
