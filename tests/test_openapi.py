@@ -29,6 +29,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/patients/{pid}"),
     ("patch", "/api/v1/patients/{pid}"),
     ("post", "/api/v1/patients/{pid}/enrollment"),
+    ("post", "/api/v1/patients/{pid}/deactivate"),
+    ("post", "/api/v1/patients/{pid}/activate"),
     ("get", "/api/v1/patients/{pid}/schedule"),
     ("put", "/api/v1/patients/{pid}/schedule"),
     ("get", "/api/v1/patients/{pid}/entries"),

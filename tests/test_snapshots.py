@@ -219,6 +219,8 @@ LEAVES_OUTCOMES_ALONE = {
     ("POST", "/api/v1/patients"): "a new patient has no entries",
     ("PATCH", "/api/v1/patients/<string:pid>"): "name, external id, time zone: read live",
     ("POST", "/api/v1/patients/<string:pid>/enrollment"): "an enrollment code",
+    ("POST", "/api/v1/patients/<string:pid>/deactivate"): "an account",
+    ("POST", "/api/v1/patients/<string:pid>/activate"): "an account",
     ("POST", "/api/v1/patients/<string:pid>/safety-signals"): "the panel counts open flags live",
     ("PUT", "/api/v1/patients/<string:pid>/schedule"): "what is due is computed live",
 }

@@ -14,9 +14,10 @@ from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from limits import parse
+from sqlalchemy import update
 
 from ..data.extensions import db, limiter
-from ..data.models import User
+from ..data.models import ApiToken, EnrollmentCode, User, utcnow
 from ..domain.errors import Invalid, NotSignedIn, TooManyAttempts
 from . import audit, auth_sessions
 
@@ -208,3 +209,24 @@ def end_session(user: User, row) -> None:
     auth_sessions.end(row)
     audit.record("auth.sessions_end", actor=user, detail={"session_id": row.id})
     db.session.commit()
+
+
+def cut_off(user: User) -> dict:
+    """End every session of the account, revoke every token and void every unused reset code,
+    for good (not committed): activating the account again brings none of them back."""
+    sessions_ended = auth_sessions.end_all(user)
+    tokens_revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    db.session.execute(
+        update(EnrollmentCode)
+        .where(
+            EnrollmentCode.user_id == user.id,
+            EnrollmentCode.used_at.is_(None),
+            EnrollmentCode.voided_at.is_(None),
+        )
+        .values(voided_at=utcnow())
+    )
+    return {"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked}

@@ -148,6 +148,8 @@ def enroll(
         raise Invalid(fields={"email": ["This email is already in use."]})
 
     patient = db.session.get(Patient, enrollment_code.patient_id)
+    if not patient.active:  # its codes were voided at deactivation: never reached
+        raise _bad_code(BAD_CODE, counters)
     _use_up(enrollment_code, counters)
     user = User(
         email=email,
