@@ -18,6 +18,7 @@ export async function render(main, params) {
     h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
     h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
     h('p', {}, 'New here? ', h('a', { href: '#/enroll' }, 'Create your account with the code from your clinic')),
+    h('p', {}, 'Forgot your password? ', h('a', { href: '#/reset' }, 'I have a reset code')),
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
