@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_violations, describe_violations, screenshot
 from tests.conftest import PASSWORD, Browser
 
 ALICE = "alice@example.org"
@@ -266,3 +266,25 @@ def test_a_clinician_deactivates_a_patient_who_is_then_signed_out(page, desk, wo
     account.get_by_role("button", name="Activate Alice A").click()
     expect(account.get_by_role("button", name="Deactivate Alice A")).to_be_visible()
     sign_in(page, ALICE)
+
+
+# ---------------------------------------------------------------- accessibility
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_reset_and_account_screens_are_axe_clean(page, world, scheme):
+    page.emulate_media(color_scheme=scheme)
+    world.as_patient_a()  # another device in the list
+    found = {}
+    page.goto("/#/reset")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set a new password")
+    found["reset"] = axe_violations(page)
+    sign_in(page, ALICE)
+    nav(page, "Account")
+    expect(page.get_by_role("button", name="Sign out everywhere else")).to_be_visible()
+    found["account"] = axe_violations(page)
+    screenshot(page, f"accounts-account-{scheme}")
+
+    found = {name: violations for name, violations in found.items() if violations}
+    report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
+    assert not found, f"axe violations ({scheme}):\n{report}"
