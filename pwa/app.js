@@ -10,6 +10,8 @@ const ROUTES = {
   '': () => import('./views/home.js'),
   signin: () => import('./views/signin.js'),
   enroll: () => import('./views/enroll.js'),
+  reset: () => import('./views/reset.js'),
+  account: () => import('./views/account.js'),
   checkin: () => import('./views/checkin.js'),
   history: () => import('./views/history.js'),
   data: () => import('./views/data.js'),
@@ -20,9 +22,24 @@ const ROUTES = {
   admin: () => import('./views/admin.js'),
   passkeys: () => import('./views/passkeys.js'),
 };
-const PUBLIC = new Set(['signin', 'enroll']);
-const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data', 'help', 'passkeys']);
+const PUBLIC = new Set(['signin', 'enroll', 'reset']);
+const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data', 'help', 'account', 'passkeys']);
 const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin', 'passkeys']);
+
+// A code from a link (`/#code=…` to enroll, `/#reset=…` to set a new password) travels in the
+// fragment, which the browser never sends to a server. It is taken off the address and the
+// history at once, and kept here for the screen that needs it.
+const LINKED = { code: 'enroll', reset: 'reset' };
+let linkedCode = null;
+
+function takeLinkedCode() {
+  const match = /^#(code|reset)=([A-Za-z0-9-]{1,64})$/.exec(location.hash);
+  // Links issued before codes moved to the fragment: `/?code=…`.
+  const old = new URLSearchParams(location.search).get('code');
+  if (!match && !old) return;
+  linkedCode = match ? { name: LINKED[match[1]], code: match[2] } : { name: 'enroll', code: old };
+  history.replaceState(null, '', `${location.pathname}#/${linkedCode.name}`);
+}
 
 let routing = 0;
 // A new version of the app took this page over (its service worker skips waiting): the
@@ -37,9 +54,9 @@ async function route() {
     return;
   }
   const ticket = ++routing;
+  takeLinkedCode();
   let { name, params } = currentRoute();
-  const pageCode = new URLSearchParams(location.search).get('code');
-  if (!state.user && pageCode && name !== 'enroll') name = 'enroll';
+  if (linkedCode && name === linkedCode.name) params = new URLSearchParams({ code: linkedCode.code });
   if (!state.user && !PUBLIC.has(name)) name = 'signin';
   if (state.user && PUBLIC.has(name)) name = '';
   if (state.user && state.user.role === 'clinician' && !CLINICIAN_VIEWS.has(name)) name = 'panel';
@@ -85,7 +102,7 @@ function renderNav(current) {
     return;
   }
   const items = state.user.role === 'patient'
-    ? [['', 'Home'], ['history', 'History'], ['data', 'My data']]
+    ? [['', 'Home'], ['history', 'History'], ['data', 'My data'], ['account', 'Account']]
     : [['panel', 'Patients'], ['flags', 'Safety flags'], ['admin', state.user.is_admin ? 'Clinic admin' : 'Account']];
   nav.hidden = false;
   show(nav, h('ul', {}, items.map(([name, label]) => h('li', {},
@@ -119,6 +136,13 @@ async function boot() {
     navigator.serviceWorker.register('/sw.js').catch(() => {});
   }
   onNavigate(route);
+  // A page brought back from the back-forward cache shows what it showed when left: ask the
+  // server again who is signed in (after a sign-out, nobody), and draw the screen afresh.
+  window.addEventListener('pageshow', async (event) => {
+    if (!event.persisted) return;
+    await loadSession();
+    await route();
+  });
   document.querySelector('.skip').addEventListener('click', (event) => {
     event.preventDefault(); // the hash is the router's: move focus, do not navigate
     focusHeading(document.getElementById('main'));

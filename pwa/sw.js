@@ -1,5 +1,6 @@
 // Service worker: the app shell, precached by version, served offline. Never caches /api/.
-// The patient's views are precached; the clinician's (online only) load from the network.
+// The patient's views are precached; the clinician's, and the screens that need the server
+// anyway (a reset code, the account's password and devices), load from the network.
 
 const VERSION = '__SHELL_VERSION__';
 const PREFIX = 'tidemark-shell-';

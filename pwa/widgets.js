@@ -158,13 +158,14 @@ export function changeText(change, percent) {
   return `${sign}${Math.abs(change)} points${percent === null || percent === undefined ? '' : ` (${percent} %)`}`;
 }
 
-/** A new enrollment code: the code, its link and QR code, and until when it works. */
+/** A new enrollment or reset code: the code, its link and QR code, and until when it works. */
 export function enrollmentDetails(enrollment) {
+  const kind = enrollment.purpose === 'reset' ? 'reset' : 'enrollment';
   return h('div', { class: 'enrollment' },
-    h('p', {}, 'Enrollment code: ', h('strong', { class: 'code' }, enrollment.code)),
+    h('p', {}, `${kind === 'reset' ? 'Reset' : 'Enrollment'} code: `, h('strong', { class: 'code' }, enrollment.code)),
     h('p', {}, 'Link: ', h('a', { href: enrollment.url }, enrollment.url)),
     h('p', { class: 'hint' }, `Works once, until ${day(enrollment.expires_at)}.`),
-    qrImage(enrollment.qr_svg, `QR code for the enrollment link of code ${enrollment.code}`));
+    qrImage(enrollment.qr_svg, `QR code for the ${kind} link of code ${enrollment.code}`));
 }
 
 // ---------------------------------------------------------------- safety flags

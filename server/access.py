@@ -7,10 +7,20 @@ ones. Every "this id, in my clinic, or 404" lookup lives here.
 
 from __future__ import annotations
 
+from flask import g
 from flask_login import current_user
 
 from .data.extensions import db
-from .data.models import ApiToken, Entry, Flag, Passkey, Patient, TreatmentSession, User
+from .data.models import (
+    ApiToken,
+    AuthSession,
+    Entry,
+    Flag,
+    Passkey,
+    Patient,
+    TreatmentSession,
+    User,
+)
 from .domain.errors import Forbidden, NotFound, NotSignedIn
 
 # Every id we hand out is a UUID; anything longer is unknown without asking the database.
@@ -22,6 +32,15 @@ def signed_in_user() -> User:
     if not current_user.is_authenticated:
         raise NotSignedIn("Sign in first (or the token is expired or revoked).")
     return current_user._get_current_object()
+
+
+def signed_in_with_session() -> User:
+    """The user signed in with a session cookie; a bearer token is Forbidden: changes to the
+    account itself (its password, its sessions) need a sign-in."""
+    user = signed_in_user()
+    if g.get("auth_via") != "session":
+        raise Forbidden("A token cannot do this; sign in to do it.")
+    return user
 
 
 def clinician() -> User:
@@ -38,6 +57,12 @@ def clinic_admin() -> User:
     if not user.is_admin:
         raise Forbidden("Only clinic admins may do this.")
     return user
+
+
+def clinic_admin_with_session() -> User:
+    """The clinic admin signed in with a session cookie: a token never administers."""
+    signed_in_with_session()
+    return clinic_admin()
 
 
 def _get(model, identifier: str):
@@ -112,6 +137,15 @@ def own_passkey(passkey_id: str) -> Passkey:
     if passkey is None or passkey.user_id != user.id:
         raise NotFound("No such passkey.")
     return passkey
+
+
+def own_session(session_id: str) -> AuthSession:
+    """One of the signed-in user's own sessions, or NotFound (another user's included)."""
+    user = signed_in_with_session()
+    row = _get(AuthSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("No such session.")
+    return row
 
 
 def clinician_in_clinic(clinician_id: str) -> User:

@@ -44,6 +44,15 @@ def from_environment() -> dict:
         # from TIDEMARK_PUBLIC_URL, else from the request's own host.
         "TIDEMARK_PASSKEY_RP_ID": os.environ.get("TIDEMARK_PASSKEY_RP_ID", "").strip(),
         "TIDEMARK_PASSKEY_ORIGIN": os.environ.get("TIDEMARK_PASSKEY_ORIGIN", "").rstrip("/"),
+        "TIDEMARK_PATIENT_SESSION_HOURS": int(
+            os.environ.get("TIDEMARK_PATIENT_SESSION_HOURS", str(30 * 24))
+        ),
+        "TIDEMARK_CLINICIAN_SESSION_HOURS": int(
+            os.environ.get("TIDEMARK_CLINICIAN_SESSION_HOURS", "12")
+        ),
+        "TIDEMARK_CLINICIAN_IDLE_MINUTES": int(
+            os.environ.get("TIDEMARK_CLINICIAN_IDLE_MINUTES", "30")
+        ),
     }
 
 
@@ -54,7 +63,11 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "tidemark_session"
-    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+    # The cookie only carries a random session id; the server's session row decides how long
+    # it lives (TIDEMARK_*_SESSION_HOURS). The cookie expires with that row and is never
+    # re-issued with a later expiry; this is only the signature's outer limit.
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 31
+    SESSION_REFRESH_EACH_REQUEST = False
     MAX_CONTENT_LENGTH = 64 * 1024
     IMPORT_MAX_CONTENT_LENGTH = 50 * 1024 * 1024
 

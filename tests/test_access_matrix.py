@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from server.data.models import EnrollmentCode, Entry, Patient
+from server.data.models import AuthSession, EnrollmentCode, Entry, Patient
 from tests.conftest import (
+    PASSWORD,
     Actor,
     Browser,
     Snapshot,
@@ -58,8 +59,8 @@ class Endpoint:
 ENDPOINTS = {
     "read": Endpoint("GET", "/patients/{pid}", 200),
     "edit": Endpoint("PATCH", "/patients/{pid}", 200, {"external_id": "EXT-42"}),
-    # Patient A has enrolled already, so a clinician who reaches A is told 409, not 201.
-    "reissue": Endpoint("POST", "/patients/{pid}/enrollment", 409),
+    # Patient A has enrolled already, so a clinician who reaches A gets a reset code.
+    "reissue": Endpoint("POST", "/patients/{pid}/enrollment", 201),
     "schedule": Endpoint("GET", "/patients/{pid}/schedule", 200),
     "reschedule": Endpoint(
         "PUT",
@@ -71,6 +72,8 @@ ENDPOINTS = {
     "submit": Endpoint("POST", "/patients/{pid}/entries", 201, entry_body),
     "entry": Endpoint("GET", "/patients/{pid}/entries/{eid}", 200),
     "void": Endpoint("POST", "/patients/{pid}/entries/{eid}/void", 200, {"reason": "matrix"}),
+    "deactivate": Endpoint("POST", "/patients/{pid}/deactivate", 200),
+    "activate": Endpoint("POST", "/patients/{pid}/activate", 200),
 }
 COLUMNS = list(ENDPOINTS)
 
@@ -116,19 +119,19 @@ ACTORS = {
 # the id: the refusal depends on the role alone, so it reveals nothing about the id.
 # fmt: off
 MATRIX = {
-    #                                   read edit reissue sched resched list submit entry void
-    "anonymous":                        [401, 401, 401,    401,  401,    401, 401,   401,  401],
-    "patient A on own data":            [OK,  403, 403,    OK,   403,    OK,  OK,    OK,   OK],
-    "patient A on patient B":           [404, 403, 403,    404,  403,    404, 404,   404,  404],
-    "patient B on patient A":           [404, 403, 403,    404,  403,    404, 404,   404,  404],
-    "patient A on an unknown id":       [404, 403, 403,    404,  403,    404, 404,   404,  404],
-    "clinician X":                      [OK,  OK,  OK,     OK,   OK,     OK,  OK,    OK,   OK],
-    "clinician X on an unknown id":     [404, 404, 404,    404,  404,    404, 404,   404,  404],
-    "clinician Y":                      [404, 404, 404,    404,  404,    404, 404,   404,  404],
-    "clinician X revoked token":        [401, 401, 401,    401,  401,    401, 401,   401,  401],
-    "clinician X expired token":        [401, 401, 401,    401,  401,    401, 401,   401,  401],
-    "clinician X cookie without CSRF":  [OK,  403, 403,    OK,   403,    OK,  403,   OK,   403],
-    "clinician X bearer token":         [OK,  OK,  OK,     OK,   OK,     OK,  OK,    OK,   OK],
+    #                                   read edit reis schd resc list subm entr void deac act
+    "anonymous":                        [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401],
+    "patient A on own data":            [OK,  403, 403, OK,  403, OK,  OK,  OK,  OK,  403, 403],
+    "patient A on patient B":           [404, 403, 403, 404, 403, 404, 404, 404, 404, 403, 403],
+    "patient B on patient A":           [404, 403, 403, 404, 403, 404, 404, 404, 404, 403, 403],
+    "patient A on an unknown id":       [404, 403, 403, 404, 403, 404, 404, 404, 404, 403, 403],
+    "clinician X":                      [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK],
+    "clinician X on an unknown id":     [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+    "clinician Y":                      [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+    "clinician X revoked token":        [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401],
+    "clinician X expired token":        [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401],
+    "clinician X cookie without CSRF":  [OK,  403, 403, OK,  403, OK,  403, OK,  403, 403, 403],
+    "clinician X bearer token":         [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK],
 }
 # fmt: on
 
@@ -288,6 +291,8 @@ PATIENT_ME = {
     "submit": OK,
     "entry": OK,
     "void": OK,
+    "deactivate": 403,
+    "activate": 403,
 }
 
 
@@ -518,3 +523,74 @@ def test_each_actor_gets_the_answer_the_passkey_table_gives(app, world, actor, c
     )
     if expected in DENIED:
         assert_bare_refusal(response, expected, ("Alice A", "credential_id", "public_key"))
+
+
+# ---------------------------------------------------------------- the account's own endpoints
+
+ACCOUNT_ENDPOINTS = {
+    "sessions": ("GET", "/api/v1/auth/sessions", None),
+    "end others": ("DELETE", "/api/v1/auth/sessions", None),
+    "end B's": ("DELETE", "/api/v1/auth/sessions/{b_session}", None),
+    "password": (
+        "POST",
+        "/api/v1/auth/password",
+        {"current_password": PASSWORD, "new_password": "a brand new password"},
+    ),
+    "reset": ("POST", "/api/v1/auth/reset", {"code": "ABCD-EFGH-JKMN", "new_password": "x" * 12}),
+    "clinician reset": ("POST", "/api/v1/clinicians/{clinician_x}/reset", None),
+}
+ACCOUNT_ACTORS = {
+    "anonymous": lambda w: Browser(w.app),
+    "patient A": lambda w: w.as_patient_a(),
+    "clinician X": lambda w: w.as_clinician_x(),
+    "admin X": lambda w: w.as_admin_x(),
+    "admin X bearer token": lambda w: TokenClient(w.app, new_token(w, w.admin_x)["token"]),
+    "clinician X cookie without CSRF": lambda w: w.browser(w.clinician_x, csrf=False),
+    "clinician X revoked token": revoked_token,
+}
+# A token never changes the account (its sessions, its password) nor resets anyone's; a
+# reset code is for people locked out, so anyone may try one (this one is wrong: 422).
+# fmt: off
+ACCOUNT_MATRIX = {
+    #                                   sessions others B's  passwd reset clinician reset
+    "anonymous":                        [401,    401,   401, 401,   422,  401],
+    "patient A":                        [200,    204,   404, 204,   422,  403],
+    "clinician X":                      [200,    204,   404, 204,   422,  403],
+    "admin X":                          [200,    204,   404, 204,   422,  201],
+    "admin X bearer token":             [403,    403,   403, 403,   422,  403],
+    "clinician X cookie without CSRF":  [200,    403,   403, 403,   422,  403],
+    "clinician X revoked token":        [401,    401,   401, 401,   422,  401],
+}
+# fmt: on
+
+
+def test_the_account_matrix_covers_every_actor_and_endpoint():
+    assert set(ACCOUNT_MATRIX) == set(ACCOUNT_ACTORS)
+    assert all(len(row) == len(ACCOUNT_ENDPOINTS) for row in ACCOUNT_MATRIX.values())
+
+
+@pytest.mark.parametrize(
+    ("actor", "column", "expected"),
+    [
+        pytest.param(actor, column, ACCOUNT_MATRIX[actor][index], id=f"{actor} - {column}")
+        for actor in ACCOUNT_ACTORS
+        for index, column in enumerate(ACCOUNT_ENDPOINTS)
+    ],
+)
+def test_each_actor_gets_the_answer_the_account_table_gives(app, world, actor, column, expected):
+    world.as_patient_b()
+    with database(app) as session:
+        b_session = session.scalar(
+            select(AuthSession.id).where(
+                AuthSession.user_id == world.account_of(world.patient_b).id
+            )
+        )
+    method, path, body = ACCOUNT_ENDPOINTS[column]
+    client = ACCOUNT_ACTORS[actor](world)
+    url = path.format(b_session=b_session, clinician_x=world.clinician_x.id)
+
+    response = client.request(method, url, **({} if body is None else {"json": body}))
+
+    assert response.status_code == expected, response.get_data(as_text=True)
+    if expected >= 400:
+        assert_bare_refusal(response, expected, ("Bob B", "bob@example.org"))

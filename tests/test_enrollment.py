@@ -54,6 +54,7 @@ def test_a_clinician_adds_a_patient_and_gets_an_enrollment_code(app, world):
         "external_id",
         "timezone",
         "enrolled",
+        "active",
         "created_at",
     }
     assert (patient["display_name"], patient["external_id"], patient["timezone"]) == (
@@ -65,7 +66,10 @@ def test_a_clinician_adds_a_patient_and_gets_an_enrollment_code(app, world):
     assert before <= _parse(patient["created_at"]) <= datetime.now(UTC)
     enrollment = response.json["enrollment"]
     assert enrollment["code"]
-    assert enrollment["url"].endswith(f"?code={enrollment['code']}")
+    # In the fragment, which browsers never send: the code stays out of access logs.
+    assert enrollment["url"].endswith(f"/#code={enrollment['code']}")
+    assert "?" not in enrollment["url"]
+    assert enrollment["purpose"] == "enroll"
     expected_expiry = before + timedelta(hours=72)
     assert abs(_parse(enrollment["expires_at"]) - expected_expiry) < timedelta(minutes=1)
 
@@ -198,7 +202,8 @@ def test_a_reissued_code_voids_the_old_one(app, world):
     reissued = clinician.post(f"{PATIENTS}/{pid}/enrollment")
 
     assert reissued.status_code == 201
-    assert set(reissued.json) == {"code", "url", "expires_at", "qr_svg"}
+    assert set(reissued.json) == {"code", "url", "expires_at", "qr_svg", "purpose"}
+    assert reissued.json["purpose"] == "enroll"
     assert reissued.json["qr_svg"].startswith("<svg")
     assert reissued.json["code"] != created["enrollment"]["code"]
     _, old = _enroll(app, created["enrollment"]["code"])
@@ -208,21 +213,25 @@ def test_a_reissued_code_voids_the_old_one(app, world):
     assert new.json["user"]["patient_id"] == pid
 
 
-def test_a_code_cannot_be_reissued_for_an_enrolled_patient(app, world):
+def test_an_enrolled_patient_gets_a_reset_code_instead_of_an_enrollment_code(app, world):
     response = world.as_clinician_x().post(f"{PATIENTS}/{world.patient_a.id}/enrollment")
 
-    assert response.status_code == 409
-    assert response.json["code"] == 409
+    assert response.status_code == 201
+    assert response.json["purpose"] == "reset"
+    assert response.json["url"].endswith(f"/#reset={response.json['code']}")
+    _, enrolled = _enroll(app, response.json["code"])  # not a code to enroll with
+    _assert_names_field(enrolled, "code")
 
 
-def test_a_code_cannot_be_reissued_after_enrolling_through_the_api(app, world):
+def test_after_enrolling_through_the_api_a_new_code_is_a_reset_code(app, world):
     clinician = world.as_clinician_x()
     created = _add_patient(clinician)
     _enroll(app, created["enrollment"]["code"])
 
     response = clinician.post(f"{PATIENTS}/{created['patient']['id']}/enrollment")
 
-    assert response.status_code == 409
+    assert response.status_code == 201
+    assert response.json["purpose"] == "reset"
 
 
 def test_a_clinician_of_another_clinic_cannot_reissue_a_code(app, world):

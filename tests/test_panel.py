@@ -35,7 +35,15 @@ ROW_FIELDS = {
     "overdue",
     "next_due_at",
 }
-PATIENT_FIELDS = {"id", "display_name", "external_id", "timezone", "enrolled", "created_at"}
+PATIENT_FIELDS = {
+    "id",
+    "display_name",
+    "external_id",
+    "timezone",
+    "enrolled",
+    "active",
+    "created_at",
+}
 # Items per instrument and the highest answer; the safety item is the last one (not GAD-7).
 SHAPES = {"phq9": (9, 3, True), "gad7": (7, 3, False), "madrs": (10, 6, True)}
 

@@ -85,16 +85,15 @@ def test_editing_a_patient_answers_the_patient_and_audits_the_fields(app, world,
         assert event.detail == {"fields": ["display_name", "timezone"]}
 
 
-def test_reissuing_the_code_of_an_enrolled_patient_is_a_409_with_its_message(app, world, clinician):
+def test_reissuing_the_code_of_an_enrolled_patient_issues_a_reset_code_audited(
+    app, world, clinician
+):
     response = clinician.post(f"{PATIENTS}/{world.patient_a.id}/enrollment")
 
-    assert response.status_code == 409
-    assert response.json == {
-        "code": 409,
-        "status": "Conflict",
-        "message": "This patient has already enrolled.",
-    }
+    assert response.status_code == 201
+    assert response.json["purpose"] == "reset"
     assert audited(app, "patient.enrollment_reissued") == 0
+    assert audited(app, "patient.reset_issued") == 1
 
 
 def test_reissuing_the_code_of_a_patient_not_yet_enrolled_is_audited(app, world, clinician):

@@ -8,7 +8,7 @@ def test_a_clinician_enrolls_a_patient_who_submits_and_lists_phq9_entries(app, w
     created = clinician.post("/api/v1/patients", json={"display_name": "New Patient"})
     assert created.status_code == 201
     code = created.json["enrollment"]["code"]
-    assert created.json["enrollment"]["url"].endswith(f"/?code={code}")
+    assert created.json["enrollment"]["url"].endswith(f"/#code={code}")
 
     patient = Browser(app)
     enrolled = patient.post(

@@ -1,16 +1,19 @@
 // Account and clinic administration: the clinic's crisis resources (set by an admin, shown to
-// everyone), API tokens for everyone; clinicians and audit for admins.
+// everyone), the password, signed-in devices and API tokens for everyone; clinicians (with
+// their reset codes) and audit for admins.
 
+import { devicesSection, passwordSection } from '../account.js';
 import { allPages, api, errorMessage } from '../api.js';
 import { choices, dayAndTime, labelOf } from '../format.js';
 import { signOut, state, vocabularies } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { Incomplete, apiForm, field, select } from '../widgets.js';
+import { Incomplete, apiForm, enrollmentDetails, field, select } from '../widgets.js';
 
 export async function render(main, params, newToken = null) {
   const admin = state.user.is_admin;
   document.title = `${admin ? 'Clinic admin' : 'Account'} · Tidemark`;
   const refresh = () => render(main, params);
+  const devices = h('div', {}, devicesSection());
   const [tokens, clinicians, words, clinic] = await Promise.all([
     allPages('/auth/tokens'),
     admin ? allPages('/clinicians') : Promise.resolve([]),
@@ -22,6 +25,8 @@ export async function render(main, params, newToken = null) {
     h('p', {}, `Signed in as ${state.user.email}, ${state.user.clinic.name}.`),
     crisisSection(clinic, admin),
     passkeysSection(clinic, admin, clinicians),
+    passwordSection(() => show(devices, devicesSection())),
+    devices,
     tokensSection(tokens, refresh, (token) => render(main, params, token), newToken),
     admin ? cliniciansSection(clinicians, words.roles, refresh) : null,
     admin ? await auditSection(params, words) : null,
@@ -218,6 +223,16 @@ function cliniciansSection(clinicians, roles, refresh) {
       show(message, alertBox(errorMessage(error)));
     }
   }, { 'aria-label': `${clinician.active ? 'Deactivate' : 'Activate'} ${clinician.display_name}` });
+  const resetCode = (clinician) => button('Reset code', async () => {
+    try {
+      const issued = await api(`/clinicians/${clinician.id}/reset`, { method: 'POST' });
+      show(message, h('div', { class: 'notice', role: 'status' },
+        h('p', {}, `A reset code for ${clinician.display_name}: give it to them in person. With it they set a new password and are signed in; every other device of theirs is signed out.`),
+        enrollmentDetails(issued)));
+    } catch (error) {
+      show(message, alertBox(errorMessage(error)));
+    }
+  }, { 'aria-label': `Reset code for ${clinician.display_name}` });
   return h('section', { class: 'card', 'aria-labelledby': 'clinicians-title' },
     h('h2', { id: 'clinicians-title' }, 'Clinicians'),
     message,
@@ -228,7 +243,7 @@ function cliniciansSection(clinicians, roles, refresh) {
         h('td', {}, c.email),
         h('td', {}, labelOf(roles, c.is_admin ? 'admin' : 'clinician')),
         h('td', {}, c.active ? 'active' : 'deactivated'),
-        h('td', {}, c.id === state.user.id ? '' : toggle(c)))))),
+        h('td', {}, c.id === state.user.id ? '' : [c.active ? resetCode(c) : null, ' ', toggle(c)]))))),
     apiForm({
       path: '/clinicians',
       submitLabel: 'Add clinician',

@@ -3,8 +3,8 @@ import { go } from '../nav.js';
 import { signedIn } from '../session.js';
 import { alertBox, focusHeading, h, show } from '../ui.js';
 
-export async function render(main) {
-  const code = new URLSearchParams(location.search).get('code') || '';
+export async function render(main, params) {
+  const code = (params && params.get('code')) || '';
   const error = h('div');
   const form = h('form', { class: 'stack', novalidate: true },
     h('h1', {}, 'Create your account'),

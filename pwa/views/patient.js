@@ -54,6 +54,7 @@ export async function render(main, params) {
       patient.external_id ? `External id ${patient.external_id}. ` : '',
       `Time zone ${patient.timezone}. `,
       patient.enrolled ? 'Enrolled.' : 'Not enrolled yet.',
+      patient.active ? '' : ' Deactivated: cannot sign in.',
     ].join('')),
     safety.printed,
     h('div', { class: 'outcomes' },
@@ -62,7 +63,8 @@ export async function render(main, params) {
     entriesSection(id, entries, byId, summaries, words, refresh),
     madrsSection(id, byId.madrs, words, refresh),
     scheduleSection(id, detail.schedule, scales.filter((s) => s.rater === 'self'), refresh),
-    patient.enrolled ? null : enrollmentSection(id),
+    patient.enrolled || !patient.active ? null : enrollmentSection(id),
+    accountSection(id, patient, refresh),
   );
   focusHeading(main);
 }
@@ -329,6 +331,39 @@ function scheduleSection(id, schedule, selfRated, refresh) {
           h('label', { for: 'pre_session' }, 'A PHQ-9 before each session, on session days')),
       ],
     }));
+}
+
+/** The patient's account: a reset code when they lost their password, and deactivation. */
+function accountSection(id, patient, refresh) {
+  const area = h('div', { 'aria-live': 'polite' });
+  const message = h('div');
+  const toggle = async () => {
+    try {
+      await api(`/patients/${id}/${patient.active ? 'deactivate' : 'activate'}`, { method: 'POST' });
+      await refresh();
+    } catch (error) {
+      show(message, alertBox(errorMessage(error)));
+    }
+  };
+  return h('section', { class: 'card no-print', 'aria-labelledby': 'account-title' },
+    h('h2', { id: 'account-title' }, 'Account'),
+    message,
+    patient.enrolled && patient.active ? [
+      h('p', {}, 'A patient who lost their password signs in again with a reset code: it works once, and signs them out of every other device.'),
+      button('Issue a reset code', async () => {
+        try {
+          show(area, enrollmentDetails(await api(`/patients/${id}/enrollment`, { method: 'POST' })));
+        } catch (error) {
+          show(area, alertBox(errorMessage(error)));
+        }
+      }),
+      area,
+    ] : null,
+    h('p', {}, patient.active
+      ? 'Deactivating signs the patient out everywhere and stops them signing in; their data stays.'
+      : 'This patient is deactivated. Activating lets them sign in again.'),
+    button(patient.active ? 'Deactivate' : 'Activate', toggle,
+      { class: patient.active ? 'danger' : null, 'aria-label': `${patient.active ? 'Deactivate' : 'Activate'} ${patient.display_name}` }));
 }
 
 function enrollmentSection(id) {

@@ -29,6 +29,7 @@ export async function render(main, params) {
       ? h('button', { type: 'button', class: 'passkey', onclick: () => withPasskey() }, 'Use a passkey instead')
       : null,
     h('p', {}, 'New here? ', h('a', { href: '#/enroll' }, 'Create your account with the code from your clinic')),
+    h('p', {}, 'Forgot your password? ', h('a', { href: '#/reset' }, 'I have a reset code')),
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

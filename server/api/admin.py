@@ -6,7 +6,16 @@ from flask_smorest import Blueprint
 from .. import access
 from ..services import audit, clinicians
 from . import documented_errors
-from .schemas import AuditOut, AuditQuery, ClinicianIn, ClinicianOut, ListQuery, NoBody, envelope
+from .schemas import (
+    AuditOut,
+    AuditQuery,
+    ClinicianIn,
+    ClinicianOut,
+    EnrollmentOut,
+    ListQuery,
+    NoBody,
+    envelope,
+)
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Clinic administration")
 
@@ -73,3 +82,13 @@ def activate(_body, clinician_id):
     """Let a deactivated clinician sign in again"""
     admin = access.clinic_admin()
     return clinicians.activate(admin, access.clinician_in_clinic(clinician_id))
+
+
+@blp.route("/clinicians/<string:clinician_id>/reset", methods=["POST"])
+@blp.arguments(NoBody, required=False)
+@blp.response(201, EnrollmentOut)
+@documented_errors(blp, 401, 403, 404, 409)
+def issue_reset(_body, clinician_id):
+    """Issue a password reset code for a clinician of my clinic (admins, signed in)"""
+    admin = access.clinic_admin_with_session()
+    return clinicians.issue_reset(admin, access.clinician_in_clinic(clinician_id))

@@ -1,23 +1,25 @@
-"""Sign-in, sign-out, enrollment and bearer tokens."""
+"""Sign-in, sign-out, enrollment, sessions, passwords and bearer tokens."""
 
 from flask import request, session
 from flask.views import MethodView
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
 from .. import access
-from ..data.models import User
 from ..domain.errors import Forbidden
-from ..services import accounts, enrollment, tokens
+from ..services import accounts, auth_sessions, enrollment, tokens
 from ..web.auth import signed_in_via_token
 from . import documented_errors
 from .schemas import (
+    AuthSessionOut,
     EnrollIn,
     ListQuery,
     LoginIn,
     NewTokenOut,
     NoBody,
+    PasswordChangeIn,
+    ResetIn,
     SignedInOut,
     TokenIn,
     TokenOut,
@@ -27,14 +29,7 @@ from .schemas import (
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
 TokenList = envelope(TokenOut, "TokenList")
-
-
-def _signed_in(user: User) -> dict:
-    """Start a new session for `user`: the answer to login and enroll."""
-    session.clear()  # a new session id on every sign-in: no fixation
-    login_user(user)
-    session.permanent = True
-    return {"user": user, "csrf_token": generate_csrf()}
+SessionList = envelope(AuthSessionOut, "AuthSessionList")
 
 
 def _client_address() -> str:
@@ -48,7 +43,7 @@ def _client_address() -> str:
 def login(body):
     """Sign in with email and password (sets the session cookie)"""
     user = accounts.sign_in(body["email"], body["password"], _client_address())
-    return _signed_in(user)
+    return accounts.start_session(user)
 
 
 @blp.route("/logout", methods=["POST"])
@@ -56,7 +51,7 @@ def login(body):
 @blp.response(204)
 @documented_errors(blp, 403)
 def logout(_body):
-    """Sign out (ends the session)"""
+    """Sign out (ends the session for every copy of its cookie)"""
     if current_user.is_authenticated and not signed_in_via_token():
         accounts.sign_out(access.signed_in_user())
     logout_user()
@@ -84,7 +79,60 @@ def enroll(body):
         body.get("display_name"),
         address=_client_address(),
     )
-    return _signed_in(user)
+    return accounts.start_session(user)
+
+
+@blp.route("/reset", methods=["POST"])
+@blp.arguments(ResetIn)
+@blp.response(200, SignedInOut)
+@documented_errors(blp, 429)
+def reset(body):
+    """Set a new password with a reset code from the clinic (signs in; every other session
+    of the account ends)"""
+    user = enrollment.reset_password(body["code"], body["new_password"], address=_client_address())
+    return accounts.start_session(user)
+
+
+@blp.route("/sessions")
+class Sessions(MethodView):
+    @blp.arguments(ListQuery, location="query", unknown="raise")
+    @blp.response(200, SessionList)
+    @documented_errors(blp, 401, 403)
+    def get(self, query):
+        """My signed-in sessions (browsers and devices), newest first"""
+        user = access.signed_in_with_session()
+        return auth_sessions.of_user(user, query["limit"], query["cursor"])
+
+    @blp.arguments(NoBody, required=False)
+    @blp.response(204)
+    @documented_errors(blp, 401, 403)
+    def delete(self, _body):
+        """Sign out everywhere else: end all my sessions but this one"""
+        accounts.end_other_sessions(access.signed_in_with_session())
+
+
+@blp.route("/sessions/<string:session_id>", methods=["DELETE"])
+@blp.arguments(NoBody, required=False)
+@blp.response(204)
+@documented_errors(blp, 401, 403, 404)
+def end_session(_body, session_id):
+    """End one of my sessions (signs that browser out)"""
+    row = access.own_session(session_id)
+    accounts.end_session(access.signed_in_with_session(), row)
+
+
+@blp.route("/password", methods=["POST"])
+@blp.arguments(PasswordChangeIn)
+@blp.response(204)
+@documented_errors(blp, 401, 403, 429)
+def change_password(body):
+    """Change my password; every other session of mine ends"""
+    accounts.change_password(
+        access.signed_in_with_session(),
+        body["current_password"],
+        body["new_password"],
+        _client_address(),
+    )
 
 
 @blp.route("/tokens")

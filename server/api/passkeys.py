@@ -14,10 +14,9 @@ from flask_smorest import Blueprint
 from .. import access
 from ..data.models import User
 from ..domain.errors import Forbidden
-from ..services import passkeys
+from ..services import accounts, passkeys
 from ..web.auth import signed_in_via_token
 from . import documented_errors
-from .auth import _signed_in
 from .schemas import (
     ListQuery,
     NoBody,
@@ -127,7 +126,7 @@ def passkey_login(body):
     """Sign in with a passkey: the browser's assertion for my challenge (sets the session
     cookie, as password sign-in does)"""
     user = passkeys.sign_in(body["credential"], _relying_party(), _client_address())
-    return _signed_in(user)
+    return accounts.start_session(user)
 
 
 @blp.route("/clinicians/<string:clinician_id>/passkeys", methods=["DELETE"])

@@ -74,9 +74,28 @@ class PatientDetail(MethodView):
 @blp.response(201, EnrollmentOut)
 @documented_errors(blp, 401, 403, 404, 409)
 def reissue_enrollment(_body, pid):
-    """Issue a new enrollment code (the previous one stops working)"""
+    """Issue a new code: to enroll, or for an enrolled patient a password reset code (the
+    previous one stops working)"""
     patient = access.patient_for_clinician(pid)
     return patients.reissue_enrollment(patient, access.clinician())
+
+
+@blp.route("/<string:pid>/deactivate", methods=["POST"])
+@blp.arguments(NoBody, required=False)
+@blp.response(200, PatientOut)
+@documented_errors(blp, 401, 403, 404)
+def deactivate(_body, pid):
+    """Deactivate a patient: no sign-in; their sessions end and their codes stop working"""
+    return patients.deactivate(access.patient_for_clinician(pid))
+
+
+@blp.route("/<string:pid>/activate", methods=["POST"])
+@blp.arguments(NoBody, required=False)
+@blp.response(200, PatientOut)
+@documented_errors(blp, 401, 403, 404)
+def activate(_body, pid):
+    """Let a deactivated patient sign in again (old sessions stay ended)"""
+    return patients.activate(access.patient_for_clinician(pid))
 
 
 @blp.route("/<string:pid>/schedule")

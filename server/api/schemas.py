@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import available_timezones
 
+from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .. import access
@@ -234,6 +235,29 @@ class EnrollIn(StrictSchema):
     display_name = Text(validate=validate.Length(min=1, max=200))
 
 
+class PasswordChangeIn(StrictSchema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    new_password = fields.String(required=True, validate=PASSWORD)
+
+
+class ResetIn(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    new_password = fields.String(required=True, validate=PASSWORD)
+
+
+class AuthSessionOut(Schema):
+    """A browser signed in to the account; `current` is the one asking."""
+
+    id = fields.String(required=True)
+    created_at = UTCTime(required=True)
+    last_seen_at = UTCTime(required=True)
+    user_agent = fields.String(allow_none=True, required=True)
+    current = fields.Method("_current", required=True, metadata={"type": "boolean"})
+
+    def _current(self, row) -> bool:
+        return row.id == g.get("auth_session_id")
+
+
 class TokenIn(StrictSchema):
     name = Text(required=True, validate=validate.Length(min=1, max=100))
     expires_in_days = fields.Integer(strict=True, required=True, validate=validate.Range(1, 365))
@@ -291,6 +315,7 @@ class PatientOut(Schema):
     external_id = fields.String(allow_none=True, required=True)
     timezone = fields.String(required=True)
     enrolled = fields.Boolean(required=True)
+    active = fields.Boolean(required=True)
     created_at = UTCTime(required=True)
 
 
@@ -307,7 +332,12 @@ class PatientPatch(PatchSchema):
 
 
 class EnrollmentOut(Schema):
+    """A single-use code to hand on: to enroll, or (an enrolled account) to reset a password."""
+
     code = fields.String(required=True)
+    purpose = fields.String(
+        required=True, metadata={"enum": ["enroll", "reset"]}, dump_default="enroll"
+    )
     url = fields.String(required=True)
     expires_at = UTCTime(required=True)
     qr_svg = fields.String(
@@ -752,6 +782,7 @@ def panel_row_json(row) -> dict:
             "external_id": patient.external_id,
             "timezone": patient.timezone,
             "enrolled": patient.enrolled,
+            "active": patient.active,
             "created_at": utc(patient.created_at),
         },
         "instrument": row.instrument,

@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -142,6 +143,9 @@ class Patient(db.Model):
     timezone: Mapped[str] = mapped_column(String(64))
     # None means the default schedule (schedule.py); otherwise the clinician's choice.
     schedule: Mapped[dict | None] = mapped_column(JSON)
+    # Deactivated by a clinician: no sign-in, no enrollment, no new codes (kept in step with
+    # the account's `active`; the record and its data stay).
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clinic: Mapped[Clinic] = relationship()
@@ -197,12 +201,25 @@ class User(UserMixin, db.Model):
 
 
 class EnrollmentCode(db.Model):
-    """A single-use code that lets a patient create their account. Only a hash is stored."""
+    """A single-use code, stored only as a hash: it lets a patient create their account
+    (purpose "enroll"), or someone who has one set a new password (purpose "reset")."""
 
     __tablename__ = "enrollment_code"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('enroll', 'reset')", name="purpose"),
+        CheckConstraint(
+            "(purpose = 'enroll' AND patient_id IS NOT NULL AND user_id IS NULL) "
+            "OR (purpose = 'reset' AND user_id IS NOT NULL)",
+            name="purpose_names_whom",
+        ),
+    )
 
     id: Mapped[str] = _id_column()
-    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="enroll", server_default="enroll")
+    # Enrollment: the patient record the account will belong to. Reset: the account's patient
+    # record, if it is a patient's (for the audit); the account itself is user_id.
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -261,6 +278,28 @@ class PasskeyChallenge(db.Model):
         ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuthSession(db.Model):
+    """A signed-in browser: the cookie holds a random secret, only its hash is stored.
+
+    The row decides: a session ended (sign-out, password change, deactivation), past its
+    absolute expiry or idle too long no longer signs anyone in, whatever the cookie says.
+    """
+
+    __tablename__ = "auth_session"
+
+    id: Mapped[str] = _id_column()
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written at most once a minute, not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
 
 
 class TreatmentSession(db.Model):

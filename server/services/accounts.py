@@ -1,4 +1,5 @@
-"""Passwords (argon2id) and secrets, signing in and out, and the limits on failed attempts."""
+"""Passwords (argon2id) and secrets, signing in and out, password changes, and the limits on
+failed attempts."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, g, request, session
+from flask_login import login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from limits import parse
+from sqlalchemy import update
 
 from ..data.extensions import db, limiter
-from ..data.models import User
-from ..domain.errors import Forbidden, NotSignedIn, TooManyAttempts
-from . import audit, passkeys
+from ..data.models import ApiToken, EnrollmentCode, User, utcnow
+from ..domain.errors import Forbidden, Invalid, NotSignedIn, TooManyAttempts
+from . import audit, auth_sessions, passkeys
+
+# What the signed session cookie holds besides Flask-Login's user id: the random secret that
+# names the server's session row, and that row's absolute expiry (the cookie's own).
+SESSION_SECRET = "sid"
+SESSION_EXPIRES = "exp"
 
 TOKEN_PREFIX = "tmk_"
 
@@ -85,13 +94,17 @@ def count_failure(counters: list[Counter]) -> None:
 # ---------------------------------------------------------------- signing in and out
 
 
-def sign_in(email: str, password: str, address: str) -> User:
-    """The user with this email and password, audited; failures are audited and counted."""
-    email = email.strip().lower()
-    counters = [
+def _sign_in_counters(email: str, address: str) -> list[Counter]:
+    return [
         ("LOGIN_FAILURES_PER_ACCOUNT", ("login-account", email)),
         ("LOGIN_FAILURES_PER_ADDRESS", ("login-address", address)),
     ]
+
+
+def sign_in(email: str, password: str, address: str) -> User:
+    """The user with this email and password, audited; failures are audited and counted."""
+    email = email.strip().lower()
+    counters = _sign_in_counters(email, address)
     try:
         refuse_when_over(counters)
     except TooManyAttempts:
@@ -127,7 +140,102 @@ def sign_in(email: str, password: str, address: str) -> User:
     return user
 
 
+def start_session(user: User) -> dict:
+    """Sign `user` in on this browser: the one way every sign-in ends (password, enrollment,
+    reset, passkey). A new server-side session with a new random id (committed): the id the
+    browser had before, signed in or not, is never used again. Returns the view's answer."""
+    auth_sessions.end_secret(session.get(SESSION_SECRET))
+    session.clear()
+    started = auth_sessions.start(user, request.user_agent.string)
+    db.session.commit()
+    login_user(user)
+    _bind(started)
+    return {"user": user, "csrf_token": generate_csrf()}
+
+
+def _bind(started: auth_sessions.NewSession) -> None:
+    """Point this browser's cookie at a session row, expiring with it."""
+    session[SESSION_SECRET] = started.secret
+    session[SESSION_EXPIRES] = int(started.row.expires_at.timestamp())
+    session.permanent = True
+    g.auth_via = "session"
+    g.auth_session_id = started.row.id
+
+
+def current_session_id() -> str | None:
+    """The id of the server-side session this request came with (None with a token)."""
+    return g.get("auth_session_id")
+
+
 def sign_out(user: User) -> None:
-    """Audit the end of a user's session."""
+    """End this browser's session for every copy of its cookie, audited (committed)."""
+    auth_sessions.end_secret(session.get(SESSION_SECRET))
     audit.record("auth.logout", actor=user)
     db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def _rotate_session(user: User) -> None:
+    """A new session id for this browser after a change of privilege (not committed); the
+    CSRF token stays, so that the page keeps working."""
+    csrf_token = session.get("csrf_token")
+    auth_sessions.end_secret(session.get(SESSION_SECRET))
+    _bind(auth_sessions.start(user, request.user_agent.string))
+    if csrf_token is not None:
+        session["csrf_token"] = csrf_token
+
+
+def change_password(user: User, current_password: str, new_password: str, address: str) -> None:
+    """Set a new password once the current one is given (committed); every other session of
+    the user ends and this one gets a new id. A wrong current password is Invalid and counts
+    as a failed sign-in."""
+    counters = _sign_in_counters(user.email, address)
+    refuse_when_over(counters)
+    if not verify_password(user, current_password):
+        count_failure(counters)
+        db.session.rollback()
+        audit.record("auth.password_change_failed", actor=user)
+        db.session.commit()
+        raise Invalid(fields={"current_password": ["This is not your current password."]})
+    user.password_hash = hash_password(new_password)
+    ended = auth_sessions.end_all(user, keep=current_session_id())
+    _rotate_session(user)
+    audit.record("auth.password_change", actor=user, detail={"sessions_ended": ended})
+    db.session.commit()
+
+
+def end_other_sessions(user: User) -> int:
+    """End every session of the user but this one (committed); how many ended."""
+    ended = auth_sessions.end_all(user, keep=current_session_id())
+    audit.record("auth.sessions_end", actor=user, detail={"sessions_ended": ended})
+    db.session.commit()
+    return ended
+
+
+def end_session(user: User, row) -> None:
+    """End one of the user's own sessions (committed)."""
+    auth_sessions.end(row)
+    audit.record("auth.sessions_end", actor=user, detail={"session_id": row.id})
+    db.session.commit()
+
+
+def cut_off(user: User) -> dict:
+    """End every session of the account, revoke every token and void every unused reset code,
+    for good (not committed): activating the account again brings none of them back."""
+    sessions_ended = auth_sessions.end_all(user)
+    tokens_revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    db.session.execute(
+        update(EnrollmentCode)
+        .where(
+            EnrollmentCode.user_id == user.id,
+            EnrollmentCode.used_at.is_(None),
+            EnrollmentCode.voided_at.is_(None),
+        )
+        .values(voided_at=utcnow())
+    )
+    return {"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked}

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from ..data.extensions import db
 from ..data.models import User
 from ..domain.errors import Conflict, Invalid
-from . import audit
-from .accounts import hash_password
+from . import audit, enrollment
+from .accounts import cut_off, hash_password
+from .enrollment import IssuedCode
 from .pagination import page
 
 
@@ -41,18 +42,30 @@ def add(admin: User, email: str, display_name: str, password: str, is_admin: boo
 
 
 def deactivate(admin: User, clinician: User) -> User:
-    """Stop a clinician signing in and their tokens working (committed); not oneself."""
+    """Stop a clinician signing in (committed); not oneself. Their sessions end and their
+    tokens are revoked for good."""
     if clinician.id == admin.id:
         raise Conflict("You cannot deactivate yourself.")
     clinician.active = False
-    audit.record("clinician.deactivate", actor=admin, detail={"clinician_id": clinician.id})
+    cut = cut_off(clinician)
+    audit.record("clinician.deactivate", actor=admin, detail={"clinician_id": clinician.id, **cut})
     db.session.commit()
     return clinician
 
 
 def activate(admin: User, clinician: User) -> User:
-    """Let a deactivated clinician sign in again (committed)."""
+    """Let a deactivated clinician sign in again (committed); no old session or token comes
+    back."""
     clinician.active = True
     audit.record("clinician.activate", actor=admin, detail={"clinician_id": clinician.id})
     db.session.commit()
     return clinician
+
+
+def issue_reset(admin: User, clinician: User) -> IssuedCode:
+    """A reset code for a clinician of the admin's clinic (committed): with it they set a new
+    password and are signed in; their previous unused reset code stops working."""
+    issued = enrollment.issue_reset_code(clinician, admin)
+    audit.record("clinician.reset_issued", actor=admin, detail={"clinician_id": clinician.id})
+    db.session.commit()
+    return issued

@@ -130,6 +130,7 @@ def panel_rows(
             Patient.timezone,
             Patient.schedule,
             Patient.created_at,
+            Patient.active,
             User.id.is_not(None).label("enrolled"),
         )
         .outerjoin(User, User.patient_id == Patient.id)

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..data.extensions import db
-from ..data.models import Entry, Patient, TreatmentSession, User
+from ..data.models import EnrollmentCode, Entry, Patient, TreatmentSession, User
 from ..domain import schedule
 from ..domain.errors import Conflict, Invalid
 from . import audit, enrollment
+from .accounts import cut_off
 from .enrollment import IssuedCode
 
 
@@ -121,13 +122,45 @@ def due_for(patient: Patient) -> list[schedule.Due]:
 
 
 def reissue_enrollment(patient: Patient, clinician: User) -> IssuedCode:
-    """A new enrollment code for a patient not yet enrolled; the previous one stops working."""
+    """A new code for the patient (committed); the previous one stops working.
+
+    Not yet enrolled: an enrollment code. Enrolled: a reset code, with which a patient who
+    lost their password sets a new one and is signed in (recovery without email).
+    """
+    if not patient.active:
+        raise Conflict("This patient is deactivated: activate them first.")
     if patient.account is not None:
-        raise Conflict("This patient has already enrolled.")
-    issued = enrollment.issue_code(patient, clinician)
-    audit.record("patient.enrollment_reissued", patient=patient)
+        issued = enrollment.issue_reset_code(patient.account, clinician)
+        audit.record("patient.reset_issued", patient=patient)
+    else:
+        issued = enrollment.issue_code(patient, clinician)
+        audit.record("patient.enrollment_reissued", patient=patient)
     db.session.commit()
     return issued
+
+
+def deactivate(patient: Patient) -> Patient:
+    """Stop the patient signing in or enrolling (committed): their sessions end, every code of
+    theirs is voided, for good; their record and data stay."""
+    patient.active = False
+    detail = {}
+    if patient.account is not None:
+        patient.account.active = False
+        detail = cut_off(patient.account)
+    enrollment.void_unused(EnrollmentCode.patient_id == patient.id)
+    audit.record("patient.deactivate", patient=patient, detail=detail)
+    db.session.commit()
+    return patient
+
+
+def activate(patient: Patient) -> Patient:
+    """Let a deactivated patient sign in again (committed); no old session comes back."""
+    patient.active = True
+    if patient.account is not None:
+        patient.account.active = True
+    audit.record("patient.activate", patient=patient)
+    db.session.commit()
+    return patient
 
 
 def schedule_of(patient: Patient) -> dict:

@@ -4,33 +4,49 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from ..data.extensions import csrf, db, login_manager
 from ..data.models import ApiToken, User, utcnow
 from ..domain.errors import NotSignedIn
-from ..services.accounts import sha256
+from ..services import auth_sessions
+from ..services.accounts import SESSION_EXPIRES, SESSION_SECRET, sha256
 from . import UNSAFE_METHODS
 
 # CSRF is not asked of requests that create a session rather than use one.
 CSRF_EXEMPT_ENDPOINTS = {
     "auth.login",
     "auth.enroll",
+    "auth.reset",
     "passkeys.passkey_login_options",
     "passkeys.passkey_login",
 }
 
 
+class BoundedCookieSession(SecureCookieSessionInterface):
+    """The signed cookie expires with its server-side session, never later: re-issued, it
+    keeps the same expiry, so that no cookie slides past the session's absolute limit."""
+
+    def get_expiration_time(self, app, session):
+        expires = session.get(SESSION_EXPIRES)
+        if session.permanent and isinstance(expires, int):
+            return datetime.fromtimestamp(expires, UTC)
+        return super().get_expiration_time(app, session)
+
+
 @login_manager.user_loader
 def load_user_from_session(user_id: str) -> User | None:
+    """The user of the live server-side session the cookie names: the row decides."""
     if request.headers.get("Authorization"):
         return None  # an Authorization header always decides, never a cookie beside it
-    user = db.session.get(User, user_id)
-    if user is not None and user.active:
-        g.auth_via = "session"
-        return user
-    return None
+    row = auth_sessions.live(session.get(SESSION_SECRET))
+    if row is None or row.user_id != user_id or not row.user.active:
+        return None
+    g.auth_via = "session"
+    g.auth_session_id = row.id
+    return row.user
 
 
 @login_manager.request_loader
@@ -77,5 +93,6 @@ def signed_in_via_token() -> bool:
 
 
 def register(app: Flask) -> None:
+    app.session_interface = BoundedCookieSession()
     login_manager.session_protection = "basic"
     app.before_request(check_csrf)

@@ -504,7 +504,7 @@ def test_an_admin_adds_a_clinician_who_can_sign_in_until_deactivated(desk, world
     clinicians.get_by_role("button", name="Add clinician").click()
 
     row = region(desk, "Clinicians").locator("tbody tr").filter(has_text="Dr New")
-    expect(row.locator("td")).to_have_text([email, "clinician", "active", "Deactivate"])
+    expect(row.locator("td")).to_have_text([email, "clinician", "active", "Reset code Deactivate"])
     assert Browser(app).login(email).status_code == 200
 
     row.get_by_role("button", name="Deactivate Dr New").click()

@@ -28,7 +28,7 @@ def test_a_new_patient_gets_the_clinics_time_zone_and_a_code_and_is_audited(app,
         assert created.patient.timezone == "Europe/Berlin"
         assert created.patient.enrolled is False
         assert len(created.enrollment.code) == 14  # XXXX-XXXX-XXXX
-        assert created.enrollment.url.endswith(f"?code={created.enrollment.code}")
+        assert created.enrollment.url.endswith(f"/#code={created.enrollment.code}")
     with database(app) as session:
         assert session.get(Patient, created.patient.id).external_id == "MRN-1"
         assert actions(session) == ["patient.create"]
@@ -77,13 +77,28 @@ def test_a_new_code_voids_the_previous_one(app, world):
         assert actions(session) == ["patient.enrollment_reissued"] * 2
 
 
-def test_an_enrolled_patient_gets_no_new_code(app, world):
+def test_an_enrolled_patient_gets_a_reset_code_for_their_account(app, world):
     with signed_in(app, world.clinician_x) as session:
         clinician = session.merge(world.clinician_x)
-        with pytest.raises(Conflict) as refused:
+        issued = patients.reissue_enrollment(session.get(Patient, world.patient_a.id), clinician)
+
+    assert issued.purpose == "reset"
+    with database(app) as session:
+        (code,) = session.scalars(select(EnrollmentCode))
+        assert (code.purpose, code.patient_id) == ("reset", world.patient_a.id)
+        assert code.user_id == world.account_of(world.patient_a).id
+        assert actions(session) == ["patient.reset_issued"]
+
+
+def test_a_deactivated_patient_gets_no_new_code(app, world):
+    with database(app) as session:
+        session.get(Patient, world.patient_a.id).active = False
+        session.commit()
+    with signed_in(app, world.clinician_x) as session:
+        clinician = session.merge(world.clinician_x)
+        with pytest.raises(Conflict):
             patients.reissue_enrollment(session.get(Patient, world.patient_a.id), clinician)
 
-    assert refused.value.message == "This patient has already enrolled."
     with database(app) as session:
         assert session.scalar(select(func.count()).select_from(EnrollmentCode)) == 0
 
