@@ -7,6 +7,7 @@ ones. Every "this id, in my clinic, or 404" lookup lives here.
 
 from __future__ import annotations
 
+from flask import g
 from flask_login import current_user
 
 from .data.extensions import db
@@ -38,6 +39,24 @@ def clinic_admin() -> User:
     if not user.is_admin:
         raise Forbidden("Only clinic admins may do this.")
     return user
+
+
+def in_person() -> User:
+    """The signed-in user, when signed in with a session rather than a bearer token.
+
+    Administration (clinicians, tokens, clinic settings, imports) is never a token's: a
+    stolen token must not be able to mint lasting access.
+    """
+    user = signed_in_user()
+    if g.get("auth_via") == "token":
+        raise Forbidden("A token cannot do this; it needs a signed-in session.")
+    return user
+
+
+def administrator() -> User:
+    """The signed-in clinic admin, in a session (never a token), or NotSignedIn/Forbidden."""
+    in_person()
+    return clinic_admin()
 
 
 def _get(model, identifier: str):

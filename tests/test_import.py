@@ -523,12 +523,10 @@ def test_an_import_without_the_csrf_token_is_refused(app, world, fresh_document)
 # ---------------------------------------------------------------- body size
 
 
-@pytest.fixture(params=["session", "token"])
-def admin_client(request, world):
-    """Clinic X's admin as the PWA (cookie session with CSRF) or as a script (bearer token)."""
-    if request.param == "session":
-        return world.as_admin_x()
-    return TokenClient(world.app, world.token_for(world.admin_x))
+@pytest.fixture
+def admin_client(world):
+    """Clinic X's admin as the PWA (cookie session with CSRF); a token never imports."""
+    return world.as_admin_x()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from flask_wtf.csrf import generate_csrf
 
 from .. import access
 from ..data.models import User
-from ..domain.errors import Forbidden
 from ..services import accounts, enrollment, tokens
 from ..web.auth import signed_in_via_token
 from . import documented_errors
@@ -94,10 +93,10 @@ class Tokens(MethodView):
     @documented_errors(blp, 401, 403)
     def post(self, body):
         """Create a bearer token for scripts (the secret is shown only now)"""
-        user = access.clinician()
-        if signed_in_via_token():
-            raise Forbidden("A token cannot create tokens; sign in to create one.")
-        return tokens.create(user, body["name"], body["expires_in_days"])
+        access.in_person()
+        return tokens.create(
+            access.clinician(), body["name"], body["expires_in_days"], body["scope"]
+        )
 
     @blp.arguments(ListQuery, location="query", unknown="raise")
     @blp.response(200, TokenList)
@@ -113,5 +112,6 @@ class TokenDetail(MethodView):
     @blp.response(204)
     @documented_errors(blp, 401, 403, 404)
     def delete(self, _body, token_id):
-        """Revoke one of my tokens"""
+        """Revoke one of my tokens (in a signed-in session, never with a token)"""
+        access.in_person()
         tokens.revoke(access.own_token(token_id))

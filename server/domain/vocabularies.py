@@ -20,6 +20,7 @@ SORTS = ("default", "name", "latest", "change", "last_entry_at")
 # summary's `outcome_unavailable` name it.
 OUTCOME_UNAVAILABLE = ("no_entries", "no_follow_up", "baseline_below_minimum", "baseline_zero")
 
+TOKEN_SCOPES = ("read", "write")  # "read": GET only; no token ever administers
 ROLES = ("clinician", "admin", "patient")  # an admin is a clinician with `is_admin`
 
 RELIABLE_CHANGE = ("improved", "no_change", "worsened")

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..data.extensions import csrf, db, login_manager
 from ..data.models import ApiToken, User, utcnow
-from ..domain.errors import NotSignedIn
+from ..domain.errors import Forbidden, NotSignedIn
 from ..services.accounts import sha256
 from . import UNSAFE_METHODS
 
@@ -49,6 +49,7 @@ def load_user_from_token(req) -> User | None:
         db.session.commit()
     g.auth_via = "token"
     g.api_token_id = token.id
+    g.api_token_scope = token.scope
     return token.user
 
 
@@ -67,6 +68,14 @@ def check_csrf() -> None:
         csrf.protect()
 
 
+def check_token_scope() -> None:
+    """A "read" token may only GET (and HEAD, OPTIONS)."""
+    if request.method not in UNSAFE_METHODS or request.routing_exception is not None:
+        return
+    if current_user.is_authenticated and g.get("api_token_scope") == "read":
+        raise Forbidden('This token\'s scope is "read": it may only read (GET).')
+
+
 def signed_in_via_token() -> bool:
     return g.get("auth_via") == "token"
 
@@ -74,3 +83,4 @@ def signed_in_via_token() -> bool:
 def register(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.before_request(check_csrf)
+    app.before_request(check_token_scope)
