@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from flask import Flask, g, request
 from flask_login import current_user
 
+from .. import access
 from ..data.extensions import csrf, db, login_manager
 from ..data.models import ApiToken, User, utcnow
 from ..domain.errors import Forbidden, NotSignedIn
 from ..services.accounts import sha256
-from . import UNSAFE_METHODS
+from . import IMPORT_PATH, UNSAFE_METHODS
 
 # CSRF is not asked of requests that create a session rather than use one.
 CSRF_EXEMPT_ENDPOINTS = {"auth.login", "auth.enroll"}
@@ -68,6 +69,14 @@ def check_csrf() -> None:
         csrf.protect()
 
 
+def check_import_caller() -> None:
+    """Only a clinic admin in a signed-in session may send an import: asked before anything
+    reads its body (up to 50 MiB), so nobody else can make a worker read and parse one."""
+    if request.path == IMPORT_PATH and request.method == "POST":
+        if request.routing_exception is None:
+            access.administrator()
+
+
 def check_token_scope() -> None:
     """A "read" token may only GET (and HEAD, OPTIONS)."""
     if request.method not in UNSAFE_METHODS or request.routing_exception is not None:
@@ -82,5 +91,6 @@ def signed_in_via_token() -> bool:
 
 def register(app: Flask) -> None:
     login_manager.session_protection = "basic"
+    app.before_request(check_import_caller)  # before the CSRF check, which may read a form
     app.before_request(check_csrf)
     app.before_request(check_token_scope)
