@@ -48,6 +48,7 @@ AUDIT_ACTIONS = (
     "patient.create",
     "patient.update",
     "patient.enroll",
+    "patient.enroll_email_in_use",
     "patient.enrollment_reissued",
     "entry.create",
     "entry.void",
