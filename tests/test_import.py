@@ -105,7 +105,11 @@ def with_new_ids(document: dict) -> dict:
     for block in document["patients"]:
         old_ids = [block["patient"]["id"]]
         old_ids += [row["id"] for kind in ("sessions", "entries", "flags") for row in block[kind]]
-        for old in old_ids:
+        # A patient's own entries name their account, which another installation's is not.
+        old_ids += [
+            e["entered_by"]["id"] for e in block["entries"] if e["entered_by"]["role"] == "patient"
+        ]
+        for old in dict.fromkeys(old_ids):
             text = text.replace(old, str(uuid.uuid4()))
     return json.loads(text)
 
