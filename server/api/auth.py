@@ -9,6 +9,7 @@ from flask_wtf.csrf import generate_csrf
 from .. import access
 from ..data.models import User
 from ..services import accounts, enrollment, tokens
+from ..web import devices
 from ..web.auth import signed_in_via_token
 from . import documented_errors
 from .schemas import (
@@ -46,7 +47,10 @@ def _client_address() -> str:
 @documented_errors(blp, 401, 429)
 def login(body):
     """Sign in with email and password (sets the session cookie)"""
-    user = accounts.sign_in(body["email"], body["password"], _client_address())
+    user = accounts.sign_in(
+        body["email"], body["password"], _client_address(), devices.known_device()
+    )
+    devices.remember_device(user)
     return _signed_in(user)
 
 
@@ -83,6 +87,7 @@ def enroll(body):
         body.get("display_name"),
         address=_client_address(),
     )
+    devices.remember_device(user)
     return _signed_in(user)
 
 
