@@ -149,4 +149,8 @@ VOCABULARIES = {
         {"improved": "improved", "no_change": "no reliable change", "worsened": "worsened"},
     ),
     "audit_actions": labelled(AUDIT_ACTIONS, {action: action for action in AUDIT_ACTIONS}),
+    "token_scopes": labelled(
+        TOKEN_SCOPES,
+        {"read": "read only", "write": "read and write (never administration)"},
+    ),
 }
