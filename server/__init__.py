@@ -15,6 +15,7 @@ from .api import errors, register_blueprints
 from .config import DEVELOPMENT_SECRET_KEY, Config, from_environment
 from .data import snapshots
 from .data.extensions import compress, csrf, db, limiter, login_manager, migrate
+from .services import failures
 from .web import auth
 
 
@@ -44,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    failures.init_app(app)
     app.config.setdefault("COMPRESS_MIMETYPES", web.COMPRESSED_MIMETYPES)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     compress.init_app(app)

@@ -34,15 +34,6 @@ def signed_in_user() -> User:
     return current_user._get_current_object()
 
 
-def signed_in_with_session() -> User:
-    """The user signed in with a session cookie; a bearer token is Forbidden: changes to the
-    account itself (its password, its sessions) need a sign-in."""
-    user = signed_in_user()
-    if g.get("auth_via") != "session":
-        raise Forbidden("A token cannot do this; sign in to do it.")
-    return user
-
-
 def clinician() -> User:
     """The signed-in clinician, or NotSignedIn/Forbidden."""
     user = signed_in_user()
@@ -59,9 +50,22 @@ def clinic_admin() -> User:
     return user
 
 
-def clinic_admin_with_session() -> User:
-    """The clinic admin signed in with a session cookie: a token never administers."""
-    signed_in_with_session()
+def in_person() -> User:
+    """The signed-in user, when signed in with a session rather than a bearer token.
+
+    Administration (clinicians, tokens, clinic settings, imports) and changes to the account
+    itself (its password, its sessions) are never a token's: a stolen token must not be able
+    to mint lasting access.
+    """
+    user = signed_in_user()
+    if g.get("auth_via") == "token":
+        raise Forbidden("A token cannot do this; it needs a signed-in session.")
+    return user
+
+
+def administrator() -> User:
+    """The signed-in clinic admin, in a session (never a token), or NotSignedIn/Forbidden."""
+    in_person()
     return clinic_admin()
 
 
@@ -141,7 +145,7 @@ def own_passkey(passkey_id: str) -> Passkey:
 
 def own_session(session_id: str) -> AuthSession:
     """One of the signed-in user's own sessions, or NotFound (another user's included)."""
-    user = signed_in_with_session()
+    user = in_person()
     row = _get(AuthSession, session_id)
     if row is None or row.user_id != user.id:
         raise NotFound("No such session.")

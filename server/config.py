@@ -80,6 +80,10 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
     LOGIN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
+    # A browser with a device cookie for the account counts alone (OWASP device cookies).
+    LOGIN_FAILURES_PER_DEVICE = "10 per 15 minutes"
+    DEVICE_COOKIE_NAME = "tidemark_device"
+    DEVICE_COOKIE_DAYS = 365
     LOGIN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
     ENROLL_FAILURES_PER_ADDRESS = "20 per 15 minutes"
     # Passkey challenges are single-use and short-lived; each one handed out is a row, so an

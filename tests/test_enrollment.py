@@ -295,9 +295,51 @@ def test_the_twenty_first_bad_code_from_one_address_is_refused_with_retry_after(
 def test_refusals_that_are_not_bad_codes_do_not_count_toward_the_code_limit(app, world):
     code = _add_patient(world.as_clinician_x())["enrollment"]["code"]
     for _ in range(21):
-        _, response = _enroll(app, code, email="alice@example.org")
+        _, response = _enroll(app, code, password="too short")
         assert response.status_code == 422
 
     _, response = _enroll(app, code)
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("email", ["alice@example.org", "doc.y@example.org"])
+def test_an_email_in_use_here_or_elsewhere_gets_the_same_answer(app, world, email):
+    code = _add_patient(world.as_clinician_x())["enrollment"]["code"]
+
+    _, response = _enroll(app, code, email=email)
+
+    assert response.status_code == 422
+    assert response.json["errors"] == {"json": {"email": ["This email is already in use."]}}
+    assert "Clinic" not in response.get_data(as_text=True)
+
+
+def test_one_valid_code_cannot_test_email_addresses_without_limit(app, world):
+    code = _add_patient(world.as_clinician_x())["enrollment"]["code"]
+    for index in range(20):
+        _, response = _enroll(
+            app, code, email=["alice@example.org", "doc.y@example.org"][index % 2]
+        )
+        assert response.status_code == 422, index
+
+    _, response = _enroll(app, code, email="bob@example.org")
+
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_an_email_in_use_attempt_is_audited_for_the_codes_clinic(app, world):
+    added = _add_patient(world.as_clinician_x())
+    code = added["enrollment"]["code"]
+
+    _enroll(app, code, email="doc.y@example.org")
+
+    records = (
+        world.as_admin_x()
+        .get("/api/v1/audit", query_string={"action": "patient.enroll_email_in_use"})
+        .json["items"]
+    )
+    assert len(records) == 1
+    assert records[0]["patient_id"] == added["patient"]["id"]
+    assert records[0]["actor"] is None
+    assert "doc.y@example.org" not in str(records[0])

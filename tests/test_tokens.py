@@ -23,7 +23,7 @@ def test_a_clinician_creates_a_token_and_sees_its_secret_once(app, world):
     response = world.as_clinician_x().post(TOKENS, json={"name": "nightly", "expires_in_days": 7})
 
     assert response.status_code == 201
-    assert set(response.json) == {"id", "name", "token", "expires_at"}
+    assert set(response.json) == {"id", "name", "token", "expires_at", "scope"}
     assert response.json["name"] == "nightly"
     assert len(response.json["token"]) >= 32
     expires_at = datetime.fromisoformat(response.json["expires_at"])

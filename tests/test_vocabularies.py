@@ -25,6 +25,7 @@ VOCABULARIES = {
     "outcome_unavailable",
     "reliable_change",
     "audit_actions",
+    "token_scopes",
 }
 # Totals of PHQ-9 answers with item 9 at 0.
 PHQ9 = {18: [3, 3, 3, 3, 2, 2, 1, 1, 0], 8: [1, 1, 1, 1, 1, 1, 1, 1, 0], 5: [1] * 5 + [0] * 4}
@@ -87,6 +88,7 @@ def test_the_labels_are_the_words_the_app_shows(app):
         (importer.ImportedSession, "treatment", "treatments"),
         (schemas.PanelQuery, "sort", "panel_sorts"),
         (schemas.ClinicPatch, "madrs_remission_max", "madrs_remission_choices"),
+        (schemas.TokenIn, "scope", "token_scopes"),
     ],
 )
 def test_every_value_the_api_accepts_is_in_its_vocabulary_and_nothing_else(

@@ -27,7 +27,7 @@ export async function render(main, params, newToken = null) {
     passkeysSection(clinic, admin, clinicians),
     passwordSection(() => show(devices, devicesSection())),
     devices,
-    tokensSection(tokens, refresh, (token) => render(main, params, token), newToken),
+    tokensSection(tokens, words.token_scopes, refresh, (token) => render(main, params, token), newToken),
     admin ? cliniciansSection(clinicians, words.roles, refresh) : null,
     admin ? await auditSection(params, words) : null,
     h('section', { class: 'card' }, button('Sign out', () => signOut())));
@@ -173,7 +173,7 @@ function crisisForm(clinic, done) {
   });
 }
 
-function tokensSection(tokens, refresh, showNew, newToken) {
+function tokensSection(tokens, scopes, refresh, showNew, newToken) {
   const shown = h('div', { 'aria-live': 'polite' });
   if (newToken) {
     show(shown, h('div', { class: 'notice', role: 'status' },
@@ -183,12 +183,14 @@ function tokensSection(tokens, refresh, showNew, newToken) {
   const message = h('div');
   return h('section', { class: 'card', 'aria-labelledby': 'tokens-title' },
     h('h2', { id: 'tokens-title' }, 'API tokens'),
-    h('p', {}, 'For scripts: send "Authorization: Bearer <token>". A token is shown once, when created.'),
+    h('p', {}, 'For scripts: send "Authorization: Bearer <token>". A token is shown once, when created. '
+      + 'No token can administer (clinicians, tokens, clinic settings, import): that needs a signed-in session.'),
     message,
     tokens.length ? h('table', {},
-      h('thead', {}, h('tr', {}, ['Name', 'Expires', 'Last used', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Name', 'May', 'Expires', 'Last used', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, tokens.map((token) => h('tr', {},
         h('th', { scope: 'row' }, token.name),
+        h('td', {}, labelOf(scopes, token.scope)),
         h('td', {}, token.revoked ? 'revoked' : dayAndTime(token.expires_at)),
         h('td', {}, token.last_used_at ? dayAndTime(token.last_used_at) : 'never'),
         h('td', {}, token.revoked ? '' : button('Revoke', async () => {
@@ -202,12 +204,17 @@ function tokensSection(tokens, refresh, showNew, newToken) {
     apiForm({
       path: '/auth/tokens',
       submitLabel: 'Create token',
-      build: (data) => ({ name: String(data.get('name')), expires_in_days: Number(data.get('expires_in_days')) }),
+      build: (data) => ({
+        name: String(data.get('name')),
+        expires_in_days: Number(data.get('expires_in_days')),
+        scope: String(data.get('scope')),
+      }),
       done: (answer) => showNew(answer), // the list again, with the secret shown this once
       children: [
         h('h3', {}, 'Create a token'),
         field('Name', h('input', { name: 'name', required: true, maxlength: 100 })),
         field('Valid for (days, 1 to 365)', h('input', { name: 'expires_in_days', type: 'number', min: 1, max: 365, value: 30 })),
+        field('The token may', select('scope', choices(scopes), 'write')),
       ],
     }),
     shown);

@@ -56,7 +56,7 @@ class Clinicians(MethodView):
     def post(self, body):
         """Add a clinician to my clinic with a first password to pass on (admins)"""
         return clinicians.add(
-            access.clinic_admin(),
+            access.administrator(),
             body["email"],
             body["display_name"],
             body["password"],
@@ -70,7 +70,7 @@ class Clinicians(MethodView):
 @documented_errors(blp, 401, 403, 404, 409)
 def deactivate(_body, clinician_id):
     """Deactivate a clinician: they can no longer sign in, and their tokens stop working"""
-    admin = access.clinic_admin()
+    admin = access.administrator()
     return clinicians.deactivate(admin, access.clinician_in_clinic(clinician_id))
 
 
@@ -80,7 +80,7 @@ def deactivate(_body, clinician_id):
 @documented_errors(blp, 401, 403, 404)
 def activate(_body, clinician_id):
     """Let a deactivated clinician sign in again"""
-    admin = access.clinic_admin()
+    admin = access.administrator()
     return clinicians.activate(admin, access.clinician_in_clinic(clinician_id))
 
 
@@ -90,5 +90,5 @@ def activate(_body, clinician_id):
 @documented_errors(blp, 401, 403, 404, 409)
 def issue_reset(_body, clinician_id):
     """Issue a password reset code for a clinician of my clinic (admins, signed in)"""
-    admin = access.clinic_admin_with_session()
+    admin = access.administrator()
     return clinicians.issue_reset(admin, access.clinician_in_clinic(clinician_id))

@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
 from .. import access
-from ..domain.errors import Forbidden
 from ..services import accounts, auth_sessions, enrollment, tokens
+from ..web import devices
 from ..web.auth import signed_in_via_token
 from . import documented_errors
 from .schemas import (
@@ -42,7 +42,10 @@ def _client_address() -> str:
 @documented_errors(blp, 401, 429)
 def login(body):
     """Sign in with email and password (sets the session cookie)"""
-    user = accounts.sign_in(body["email"], body["password"], _client_address())
+    user = accounts.sign_in(
+        body["email"], body["password"], _client_address(), devices.known_device()
+    )
+    devices.remember_device(user)
     return accounts.start_session(user)
 
 
@@ -79,6 +82,7 @@ def enroll(body):
         body.get("display_name"),
         address=_client_address(),
     )
+    devices.remember_device(user)
     return accounts.start_session(user)
 
 
@@ -90,6 +94,7 @@ def reset(body):
     """Set a new password with a reset code from the clinic (signs in; every other session
     of the account ends)"""
     user = enrollment.reset_password(body["code"], body["new_password"], address=_client_address())
+    devices.remember_device(user)
     return accounts.start_session(user)
 
 
@@ -100,7 +105,7 @@ class Sessions(MethodView):
     @documented_errors(blp, 401, 403)
     def get(self, query):
         """My signed-in sessions (browsers and devices), newest first"""
-        user = access.signed_in_with_session()
+        user = access.in_person()
         return auth_sessions.of_user(user, query["limit"], query["cursor"])
 
     @blp.arguments(NoBody, required=False)
@@ -108,7 +113,7 @@ class Sessions(MethodView):
     @documented_errors(blp, 401, 403)
     def delete(self, _body):
         """Sign out everywhere else: end all my sessions but this one"""
-        accounts.end_other_sessions(access.signed_in_with_session())
+        accounts.end_other_sessions(access.in_person())
 
 
 @blp.route("/sessions/<string:session_id>", methods=["DELETE"])
@@ -118,7 +123,7 @@ class Sessions(MethodView):
 def end_session(_body, session_id):
     """End one of my sessions (signs that browser out)"""
     row = access.own_session(session_id)
-    accounts.end_session(access.signed_in_with_session(), row)
+    accounts.end_session(access.in_person(), row)
 
 
 @blp.route("/password", methods=["POST"])
@@ -128,7 +133,7 @@ def end_session(_body, session_id):
 def change_password(body):
     """Change my password; every other session of mine ends"""
     accounts.change_password(
-        access.signed_in_with_session(),
+        access.in_person(),
         body["current_password"],
         body["new_password"],
         _client_address(),
@@ -142,10 +147,10 @@ class Tokens(MethodView):
     @documented_errors(blp, 401, 403)
     def post(self, body):
         """Create a bearer token for scripts (the secret is shown only now)"""
-        user = access.clinician()
-        if signed_in_via_token():
-            raise Forbidden("A token cannot create tokens; sign in to create one.")
-        return tokens.create(user, body["name"], body["expires_in_days"])
+        access.in_person()
+        return tokens.create(
+            access.clinician(), body["name"], body["expires_in_days"], body["scope"]
+        )
 
     @blp.arguments(ListQuery, location="query", unknown="raise")
     @blp.response(200, TokenList)
@@ -161,5 +166,6 @@ class TokenDetail(MethodView):
     @blp.response(204)
     @documented_errors(blp, 401, 403, 404)
     def delete(self, _body, token_id):
-        """Revoke one of my tokens"""
+        """Revoke one of my tokens (in a signed-in session, never with a token)"""
+        access.in_person()
         tokens.revoke(access.own_token(token_id))

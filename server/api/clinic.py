@@ -43,4 +43,4 @@ class ClinicSettings(MethodView):
     def patch(self, body):
         """Change the clinic's settings (admin): name, default time zone, MADRS remission
         cut-off, hours before an open flag is overdue, crisis resources"""
-        return clinic.update(access.clinic_admin(), body)
+        return clinic.update(access.administrator(), body)

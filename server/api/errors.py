@@ -3,20 +3,21 @@
 import logging
 from http import HTTPStatus
 
-from flask import Flask, jsonify
+from flask import Flask, has_request_context, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..domain.errors import DomainError
 
 log = logging.getLogger(__name__)
+KIB = 1024
+MIB = 1024 * KIB
 
 # Headers a framework exception carries that the client needs (405 Allow, 429 Retry-After).
 _KEPT_HEADERS = {"allow", "retry-after", "www-authenticate"}
 _MESSAGES = {
     404: "There is nothing at this address.",
     405: "This address does not accept this method; the Allow header lists those it does.",
-    413: "The body is too large (64 KiB at most; 50 MiB for imports).",
 }
 
 
@@ -41,6 +42,8 @@ def handle_http_exception(error: HTTPException):
     headers = {key: value for key, value in error.get_headers() if key.lower() in _KEPT_HEADERS}
     headers.update(data.get("headers") or {})
     message = data.get("message") or _MESSAGES.get(error.code)
+    if error.code == 413:
+        message = _too_large()
     if message is None and error.code != 422 and error.description:
         message = error.description
     return error_response(
@@ -50,6 +53,15 @@ def handle_http_exception(error: HTTPException):
         data.get("errors") or data.get("messages"),
         headers,
     )
+
+
+def _too_large() -> str:
+    """Name the limit of the endpoint that refused the body."""
+    limit = request.max_content_length if has_request_context() else None
+    if not limit:
+        return "The body is too large."
+    size = f"{limit // MIB} MiB" if limit >= MIB else f"{limit // KIB} KiB"
+    return f"The body is too large: {size} at most here (64 KiB; 50 MiB for an import)."
 
 
 def handle_domain_error(error: DomainError):

@@ -73,7 +73,7 @@ def export_clinic():
 @documented_errors(blp, 400, 401, 403, 413, 422)
 def import_document():
     """Restore a tidemark.export document into my clinic (admins; all or nothing, idempotent)"""
-    admin = access.clinic_admin()
+    admin = access.administrator()
     document = request.get_json(silent=True)
     if document is None:
         abort(400, message="The body must be a tidemark.export JSON document.")

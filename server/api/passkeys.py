@@ -15,6 +15,7 @@ from .. import access
 from ..data.models import User
 from ..domain.errors import Forbidden
 from ..services import accounts, passkeys
+from ..web import devices
 from ..web.auth import signed_in_via_token
 from . import documented_errors
 from .schemas import (
@@ -126,6 +127,7 @@ def passkey_login(body):
     """Sign in with a passkey: the browser's assertion for my challenge (sets the session
     cookie, as password sign-in does)"""
     user = passkeys.sign_in(body["credential"], _relying_party(), _client_address())
+    devices.remember_device(user)
     return accounts.start_session(user)
 
 

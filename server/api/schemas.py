@@ -14,7 +14,7 @@ from ..domain.crisis import PHONE_RULE, is_phone_number
 from ..domain.instruments import INSTRUMENTS, MADRS_REMISSION_CHOICES, ScoringError, score
 from ..domain.safety import SIGNAL_INSTRUMENTS, SIGNAL_ITEMS, signal_errors
 from ..domain.times import utc
-from ..domain.vocabularies import CONTEXTS, SORTS, TREATMENTS
+from ..domain.vocabularies import CONTEXTS, SORTS, TOKEN_SCOPES, TREATMENTS
 
 TIMEZONES = frozenset(available_timezones())
 
@@ -261,6 +261,7 @@ class AuthSessionOut(Schema):
 class TokenIn(StrictSchema):
     name = Text(required=True, validate=validate.Length(min=1, max=100))
     expires_in_days = fields.Integer(strict=True, required=True, validate=validate.Range(1, 365))
+    scope = fields.String(load_default="write", validate=validate.OneOf(TOKEN_SCOPES))
 
 
 class TokenOut(Schema):
@@ -269,6 +270,7 @@ class TokenOut(Schema):
     created_at = UTCTime(required=True)
     expires_at = UTCTime(required=True)
     last_used_at = UTCTime(allow_none=True, required=True)
+    scope = fields.String(required=True)
     revoked = fields.Method("_revoked", required=True, metadata={"type": "boolean"})
 
     def _revoked(self, token) -> bool:
@@ -280,6 +282,7 @@ class NewTokenOut(Schema):
     name = fields.String(required=True)
     token = fields.String(required=True)
     expires_at = UTCTime(required=True)
+    scope = fields.String(required=True)
 
 
 # ---------------------------------------------------------------- passkeys

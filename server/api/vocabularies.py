@@ -42,6 +42,7 @@ class VocabulariesOut(Schema):
     outcome_unavailable = fields.List(fields.Nested(Term), required=True)
     reliable_change = fields.List(fields.Nested(Term), required=True)
     audit_actions = fields.List(fields.Nested(Term), required=True)
+    token_scopes = fields.List(fields.Nested(Term), required=True)
 
 
 @blp.route("/vocabularies")

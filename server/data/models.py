@@ -241,6 +241,8 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "read" limits the token to GET; "write" may also change clinical data (never administer).
+    scope: Mapped[str] = mapped_column(String(8), default="write", server_default="write")
 
     user: Mapped[User] = relationship()
 
@@ -300,6 +302,19 @@ class AuthSession(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class FailedAttempt(db.Model):
+    """One failed attempt (sign-in, enrollment code) counted toward a limit, shared by every
+    worker; used when no shared rate-limit storage (Redis) is configured."""
+
+    __tablename__ = "failed_attempt"
+    __table_args__ = (Index("ix_failed_attempt_counter_at", "counter", "at"),)
+
+    id: Mapped[str] = _id_column()
+    # What is counted and under which key, e.g. "login-account:alice@example.org".
+    counter: Mapped[str] = mapped_column(String(400))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TreatmentSession(db.Model):

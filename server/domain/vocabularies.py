@@ -20,6 +20,7 @@ SORTS = ("default", "name", "latest", "change", "last_entry_at")
 # summary's `outcome_unavailable` name it.
 OUTCOME_UNAVAILABLE = ("no_entries", "no_follow_up", "baseline_below_minimum", "baseline_zero")
 
+TOKEN_SCOPES = ("read", "write")  # "read": GET only; no token ever administers
 ROLES = ("clinician", "admin", "patient")  # an admin is a clinician with `is_admin`
 
 RELIABLE_CHANGE = ("improved", "no_change", "worsened")
@@ -56,6 +57,7 @@ AUDIT_ACTIONS = (
     "patient.create",
     "patient.update",
     "patient.enroll",
+    "patient.enroll_email_in_use",
     "patient.enrollment_reissued",
     "patient.reset_issued",
     "patient.deactivate",
@@ -160,4 +162,8 @@ VOCABULARIES = {
         {"improved": "improved", "no_change": "no reliable change", "worsened": "worsened"},
     ),
     "audit_actions": labelled(AUDIT_ACTIONS, {action: action for action in AUDIT_ACTIONS}),
+    "token_scopes": labelled(
+        TOKEN_SCOPES,
+        {"read": "read only", "write": "read and write (never administration)"},
+    ),
 }

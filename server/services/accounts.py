@@ -4,9 +4,8 @@ failed attempts."""
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
-import time
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,10 +15,10 @@ from flask_wtf.csrf import generate_csrf
 from limits import parse
 from sqlalchemy import update
 
-from ..data.extensions import db, limiter
+from ..data.extensions import db
 from ..data.models import ApiToken, EnrollmentCode, User, utcnow
 from ..domain.errors import Forbidden, Invalid, NotSignedIn, TooManyAttempts
-from . import audit, auth_sessions, passkeys
+from . import audit, auth_sessions, failures, passkeys
 
 # What the signed session cookie holds besides Flask-Login's user id: the random secret that
 # names the server's session row, and that row's absolute expiry (the cookie's own).
@@ -74,21 +73,21 @@ def new_token_secret() -> str:
 
 def refuse_when_over(counters: list[Counter]) -> None:
     """Raise TooManyAttempts, with the longest wait, if any of these failure counters is full."""
-    strategy = limiter.limiter
-    waits = []
-    for limit_text, key in counters:
-        item = parse(current_app.config[limit_text])
-        if not strategy.test(item, *key):
-            reset_at = strategy.get_window_stats(item, *key).reset_time
-            waits.append(max(1, math.ceil(reset_at - time.time())))
+    store = failures.counters()
+    waits = [store.wait(parse(current_app.config[limit]), key) for limit, key in counters]
+    waits = [wait for wait in waits if wait is not None]
     if waits:
         raise TooManyAttempts("Too many attempts. Wait and try again.", retry_after=max(waits))
 
 
 def count_failure(counters: list[Counter]) -> None:
-    """Count one failed attempt against each of these counters."""
-    for limit_text, key in counters:
-        limiter.limiter.hit(parse(current_app.config[limit_text]), *key)
+    """Count one failed attempt against each of these counters, shared by every worker.
+
+    In the database the count is committed at once: roll back what the request did first.
+    """
+    store = failures.counters()
+    for limit, key in counters:
+        store.hit(parse(current_app.config[limit]), key)
 
 
 # ---------------------------------------------------------------- signing in and out
@@ -101,10 +100,28 @@ def _sign_in_counters(email: str, address: str) -> list[Counter]:
     ]
 
 
-def sign_in(email: str, password: str, address: str) -> User:
-    """The user with this email and password, audited; failures are audited and counted."""
+@dataclass(frozen=True)
+class KnownDevice:
+    """A browser that signed in to this account before (OWASP's device cookie)."""
+
+    user_id: str
+    nonce: str
+
+
+def sign_in(email: str, password: str, address: str, device: KnownDevice | None = None) -> User:
+    """The user with this email and password, audited; failures are audited and counted.
+
+    Failures from a browser that signed in to this account before count against that browser
+    alone, so that an attacker's failures elsewhere never lock the owner out of it; any other
+    browser counts against the account.
+    """
     email = email.strip().lower()
-    counters = _sign_in_counters(email, address)
+    user = db.session.scalar(db.select(User).where(User.email == email))
+    if device is not None and user is not None and device.user_id == user.id:
+        account_counter = ("LOGIN_FAILURES_PER_DEVICE", ("login-device", device.nonce))
+    else:
+        account_counter = ("LOGIN_FAILURES_PER_ACCOUNT", ("login-account", email))
+    counters = [account_counter, ("LOGIN_FAILURES_PER_ADDRESS", ("login-address", address))]
     try:
         refuse_when_over(counters)
     except TooManyAttempts:
@@ -113,14 +130,14 @@ def sign_in(email: str, password: str, address: str) -> User:
         )
         db.session.commit()
         raise
-    user = db.session.scalar(db.select(User).where(User.email == email))
     if not verify_password(user, password) or not user.active:
-        count_failure(counters)
+        clinic_id = user.clinic_id if user else None
         db.session.rollback()  # keep nothing of a refused sign-in (a rehashed password)
+        count_failure(counters)
         audit.record(
             "auth.login_failed",
             actor=None,
-            clinic_id=user.clinic_id if user else None,
+            clinic_id=clinic_id,
             detail={"email": email[:254]},
         )
         db.session.commit()
@@ -193,8 +210,8 @@ def change_password(user: User, current_password: str, new_password: str, addres
     counters = _sign_in_counters(user.email, address)
     refuse_when_over(counters)
     if not verify_password(user, current_password):
-        count_failure(counters)
         db.session.rollback()
+        count_failure(counters)
         audit.record("auth.password_change_failed", actor=user)
         db.session.commit()
         raise Invalid(fields={"current_password": ["This is not your current password."]})

@@ -64,7 +64,8 @@ def start(user: User, user_agent: str | None) -> NewSession:
         created_at=now,
         last_seen_at=now,
         expires_at=now + lifetime(user),
-        user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None,
+        # A NUL (which PostgreSQL refuses to store) never reaches the database.
+        user_agent=(user_agent or "").replace("\x00", "")[:USER_AGENT_LENGTH] or None,
     )
     db.session.add(row)
     db.session.flush()

@@ -126,8 +126,26 @@ def _use_up(found: EnrollmentCode, counters: list[Counter]) -> None:
 
 def _bad_code(message: str, counters: list[Counter]) -> Invalid:
     """Refuse a code, counting it toward the per-address limit on bad codes."""
+    db.session.rollback()  # nothing of a refused enrollment is kept but the count
     count_failure(counters)
     return Invalid(fields={"code": [message]})
+
+
+def _email_in_use(enrollment_code: EnrollmentCode, counters: list[Counter]) -> Invalid:
+    """Refuse an email in use: counted like a bad code, so that one valid code cannot test
+    addresses without limit, and audited for the code's clinic. The answer is the same
+    whichever clinic (this one or another) has the account."""
+    db.session.rollback()
+    count_failure(counters)
+    patient = db.session.get(Patient, enrollment_code.patient_id)
+    audit.record(
+        "patient.enroll_email_in_use",
+        patient=patient,
+        actor=None,
+        detail={"reason": "email_in_use"},
+    )
+    db.session.commit()
+    return Invalid(fields={"email": ["This email is already in use."]})
 
 
 def enroll(
@@ -145,7 +163,7 @@ def enroll(
         raise _bad_code(BAD_CODE, counters)
     email = email.strip().lower()
     if db.session.scalar(db.select(User.id).where(User.email == email)):
-        raise Invalid(fields={"email": ["This email is already in use."]})
+        raise _email_in_use(enrollment_code, counters)
 
     patient = db.session.get(Patient, enrollment_code.patient_id)
     if not patient.active:  # its codes were voided at deactivation: never reached
@@ -164,12 +182,8 @@ def enroll(
     try:
         db.session.flush()
     except IntegrityError:
-        db.session.rollback()
-        raise Invalid(
-            fields={
-                "email": ["This email is already in use, or this patient already has an account."]
-            }
-        ) from None
+        # Another request took the email (or enrolled this patient) a moment ago.
+        raise _email_in_use(enrollment_code, counters) from None
     audit.record("patient.enroll", patient=patient, actor=user)
     db.session.commit()
     return user

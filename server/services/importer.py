@@ -319,13 +319,76 @@ def _conflicts(document: dict, clinic_id: str) -> dict:
     return {"patients": errors} if errors else {}
 
 
+def _misattributed(document: dict, admin: User) -> dict:
+    """Resolvers and authors the admin may not name: an import never speaks for others.
+
+    A new entry's author and a new flag's resolver must be the importing admin, or nobody who
+    has an account here (a person of the installation the document comes from, shown without
+    a name); a patient's own entry may also name that patient's own account. Naming a
+    colleague, or anyone of another clinic, refuses the document. Records already here are
+    left as they are, so re-importing the same document stays possible.
+    """
+    blocks = document["patients"]
+    entry_ids = [e["id"] for b in blocks for e in b["entries"]]
+    flag_ids = [f["id"] for b in blocks for f in b["flags"]]
+    named = {e["entered_by"]["id"] for b in blocks for e in b["entries"]}
+    named |= {f["resolved_by_id"] for b in blocks for f in b["flags"] if f["resolved_by_id"]}
+    existing_entries = _existing(Entry.id, entry_ids)
+    existing_flags = _existing(Flag.id, flag_ids)
+    # Every named person who has an account here, and whose patient account it is (if any).
+    account_of = dict(
+        db.session.execute(select(User.id, User.patient_id).where(User.id.in_(sorted(named)))).all()
+    )
+
+    def may_name(user_id: str, patient_id: str | None = None) -> bool:
+        if user_id == admin.id or user_id not in account_of:
+            return True
+        return patient_id is not None and account_of[user_id] == patient_id
+
+    errors: dict = {}
+    for index, block in enumerate(blocks):
+        patient_id = block["patient"]["id"]
+        problems: dict = {}
+        for position, entry in enumerate(block["entries"]):
+            author = entry["entered_by"]
+            own = patient_id if author["role"] == "patient" else None
+            if entry["id"] not in existing_entries and not may_name(author["id"], own):
+                problems.setdefault("entries", {})[position] = {
+                    "entered_by": {"id": [NOT_YOURS_TO_NAME]}
+                }
+        for position, flag in enumerate(block["flags"]):
+            resolver = flag["resolved_by_id"]
+            if resolver and flag["id"] not in existing_flags and not may_name(resolver):
+                problems.setdefault("flags", {})[position] = {"resolved_by_id": [NOT_YOURS_TO_NAME]}
+        if problems:
+            errors[index] = problems
+    return {"patients": errors} if errors else {}
+
+
+NOT_YOURS_TO_NAME = (
+    "An import may name only you, or people without an account here (a patient's own "
+    "entry: that patient); never a colleague or someone of another clinic."
+)
+
+
+def _existing(column, ids: list[str]) -> set[str]:
+    found = set()
+    for chunk in range(0, len(ids), 500):
+        found.update(db.session.scalars(select(column).where(column.in_(ids[chunk : chunk + 500]))))
+    return found
+
+
 def restore(raw: dict, admin: User) -> dict:
     """Validate the whole document, then add what is not here yet; returns counts created."""
     try:
         document = ImportDocument().load(raw)
     except ValidationError as error:
         raise _refused(error.normalized_messages()) from None
-    problems = _duplicates(document) or _conflicts(document, admin.clinic_id)
+    problems = (
+        _duplicates(document)
+        or _conflicts(document, admin.clinic_id)
+        or _misattributed(document, admin)
+    )
     if problems:
         raise _refused(problems)
 
@@ -348,7 +411,15 @@ def restore(raw: dict, admin: User) -> dict:
                 db.session.add(BaselineChoice(patient_id=patient_id, set_by_id=admin.id, **choice))
         db.session.flush()
     counts = {name: created[name] for name in ("patients", "entries", "sessions", "flags")}
-    audit.record("import", actor=admin, detail={**counts, "exported_at": raw.get("exported_at")})
+    audit.record(
+        "import",
+        actor=admin,
+        detail={
+            **counts,
+            "exported_at": raw.get("exported_at"),
+            "patient_ids": [block["patient"]["id"] for block in document["patients"]],
+        },
+    )
     db.session.commit()
     return counts
 

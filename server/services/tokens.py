@@ -20,22 +20,30 @@ class NewToken:
     name: str
     token: str
     expires_at: datetime
+    scope: str
 
 
-def create(user: User, name: str, expires_in_days: int) -> NewToken:
+def create(user: User, name: str, expires_in_days: int, scope: str = "write") -> NewToken:
     """Create a token for `user` (committed); the secret is returned only now."""
     secret = new_token_secret()
     token = ApiToken(
         user_id=user.id,
         name=name,
+        scope=scope,
         token_hash=sha256(secret),
         expires_at=utcnow() + timedelta(days=expires_in_days),
     )
     db.session.add(token)
     db.session.flush()
-    audit.record("token.create", actor=user, detail={"token_id": token.id, "name": token.name})
+    audit.record(
+        "token.create",
+        actor=user,
+        detail={"token_id": token.id, "name": token.name, "scope": scope},
+    )
     db.session.commit()
-    return NewToken(id=token.id, name=token.name, token=secret, expires_at=token.expires_at)
+    return NewToken(
+        id=token.id, name=token.name, token=secret, expires_at=token.expires_at, scope=scope
+    )
 
 
 def of_user(user: User, limit: int, cursor: str | None) -> dict:

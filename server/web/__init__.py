@@ -2,12 +2,15 @@
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import PathConverter
+
+from ..domain.errors import Invalid, NotFound
 
 PWA_DIR = (Path(__file__).resolve().parents[2] / "pwa").resolve()
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -99,6 +102,63 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+# NUL cannot be stored by PostgreSQL and a lone surrogate cannot be encoded as UTF-8 at all.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# In a JSON text both can only arrive escaped: a body without these is searched no further.
+_ESCAPED_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+UNSTORABLE_MESSAGE = "Must not contain a NUL character or a lone surrogate (\\u0000, \\ud800)."
+
+
+def unstorable_text(value, path: tuple = ()) -> list[tuple]:
+    """The paths of every string (or object key) in a parsed JSON value that cannot be stored."""
+    found = []
+    if isinstance(value, str):
+        if UNSTORABLE.search(value):
+            found.append(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if UNSTORABLE.search(key):
+                found.append((*path, key.encode("unicode_escape", "replace").decode()))
+            else:
+                found.extend(unstorable_text(item, (*path, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(unstorable_text(item, (*path, index)))
+    return found
+
+
+def refuse_unstorable(paths: list[tuple], location: str) -> None:
+    """A 422 naming every field (dotted for nested ones) that holds unstorable text."""
+    if not paths:
+        return
+    fields: dict = {}
+    for path in paths:
+        node = fields
+        for step in path[:-1]:
+            node = node.setdefault(step, {})
+        node[path[-1] if path else "_schema"] = [UNSTORABLE_MESSAGE]
+    names = ", ".join(".".join(str(step) for step in path) or "(the body)" for path in paths)
+    raise Invalid(
+        f"Text may not contain a NUL character or a lone surrogate: {names}.",
+        fields=fields,
+        location=location,
+    )
+
+
+def check_text_in_address() -> None:
+    """Query strings are text input too; a path segment with a NUL names nothing here."""
+    if not request.path.startswith("/api/") or request.routing_exception is not None:
+        return
+    if any(UNSTORABLE.search(str(value)) for value in (request.view_args or {}).values()):
+        raise NotFound("There is nothing at this address.")
+    bad = [
+        (key.encode("unicode_escape", "replace").decode(),) if UNSTORABLE.search(key) else (key,)
+        for key, value in request.args.items(multi=True)
+        if UNSTORABLE.search(key) or UNSTORABLE.search(value)
+    ]
+    refuse_unstorable(bad, "query")
+
+
 def check_json_body() -> None:
     """A request body must be a JSON object; anything else is a 400 before any view runs."""
     if request.method not in UNSAFE_METHODS or not request.path.startswith("/api/"):
@@ -116,6 +176,8 @@ def check_json_body() -> None:
         raise BadRequest("The body is not valid JSON (or nested too deeply).") from None
     if not isinstance(body, dict):
         abort(400, "The body must be a JSON object.")
+    if _ESCAPED_UNSTORABLE.search(raw):
+        refuse_unstorable(unstorable_text(body), "json")
 
 
 def security_headers(response):
@@ -135,6 +197,7 @@ def security_headers(response):
 
 
 def register(app: Flask) -> None:
+    app.before_request(check_text_in_address)
     app.before_request(check_json_body)
     app.after_request(security_headers)
     app.url_map.converters["pwa_path"] = PwaPath

@@ -8,12 +8,13 @@ from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
+from .. import access
 from ..data.extensions import csrf, db, login_manager
 from ..data.models import ApiToken, User, utcnow
-from ..domain.errors import NotSignedIn
+from ..domain.errors import Forbidden, NotSignedIn
 from ..services import auth_sessions
 from ..services.accounts import SESSION_EXPIRES, SESSION_SECRET, sha256
-from . import UNSAFE_METHODS
+from . import IMPORT_PATH, UNSAFE_METHODS
 
 # CSRF is not asked of requests that create a session rather than use one.
 CSRF_EXEMPT_ENDPOINTS = {
@@ -70,6 +71,7 @@ def load_user_from_token(req) -> User | None:
         db.session.commit()
     g.auth_via = "token"
     g.api_token_id = token.id
+    g.api_token_scope = token.scope
     return token.user
 
 
@@ -88,6 +90,22 @@ def check_csrf() -> None:
         csrf.protect()
 
 
+def check_import_caller() -> None:
+    """Only a clinic admin in a signed-in session may send an import: asked before anything
+    reads its body (up to 50 MiB), so nobody else can make a worker read and parse one."""
+    if request.path == IMPORT_PATH and request.method == "POST":
+        if request.routing_exception is None:
+            access.administrator()
+
+
+def check_token_scope() -> None:
+    """A "read" token may only GET (and HEAD, OPTIONS)."""
+    if request.method not in UNSAFE_METHODS or request.routing_exception is not None:
+        return
+    if current_user.is_authenticated and g.get("api_token_scope") == "read":
+        raise Forbidden('This token\'s scope is "read": it may only read (GET).')
+
+
 def signed_in_via_token() -> bool:
     return g.get("auth_via") == "token"
 
@@ -95,4 +113,6 @@ def signed_in_via_token() -> bool:
 def register(app: Flask) -> None:
     app.session_interface = BoundedCookieSession()
     login_manager.session_protection = "basic"
+    app.before_request(check_import_caller)  # before the CSRF check, which may read a form
     app.before_request(check_csrf)
+    app.before_request(check_token_scope)

@@ -480,6 +480,22 @@ def test_an_admin_creates_a_token_shown_once_that_works_as_a_bearer_token(desk, 
     expect(desk.get_by_text(secret)).to_have_count(0)
 
 
+def test_a_read_only_token_made_in_the_app_reads_but_cannot_write(desk, world):
+    open_account_page(desk)
+    tokens = region(desk, "API tokens")
+
+    tokens.get_by_label("Name").fill("reporting")
+    tokens.get_by_label("The token may").select_option(label="read only")
+    tokens.get_by_role("button", name="Create token").click()
+
+    expect(tokens.get_by_role("status")).to_contain_text('Token "reporting"')
+    client = TokenClient(world.app, tokens.locator("code.secret").inner_text())
+    assert client.get("/api/v1/patients").status_code == 200
+    assert client.post("/api/v1/patients", json={"display_name": "Nobody"}).status_code == 403
+    row = tokens.locator("tbody tr").filter(has_text="reporting")
+    expect(row.locator("td").first).to_have_text("read only")
+
+
 def test_an_admin_revokes_a_token_and_the_api_refuses_it_from_then_on(desk, world):
     secret = world.token_for(world.admin_x)  # named "script"
     assert TokenClient(world.app, secret).get("/api/v1/patients").status_code == 200
@@ -488,7 +504,7 @@ def test_an_admin_revokes_a_token_and_the_api_refuses_it_from_then_on(desk, worl
 
     row.get_by_role("button", name="Revoke the token script").click()
 
-    expect(row.locator("td").first).to_have_text("revoked")
+    expect(row.locator("td").nth(1)).to_have_text("revoked")  # after the scope column
     expect(row.get_by_role("button")).to_have_count(0)
     assert TokenClient(world.app, secret).get("/api/v1/patients").status_code == 401
 
