@@ -77,7 +77,7 @@ class PanelRow:
 
     @property
     def change(self) -> float | None:
-        return self.snapshot.change if self.snapshot else None
+        return outcomes.round1(self.snapshot.change) if self.snapshot else None
 
     @property
     def percent_change(self) -> float | None:
