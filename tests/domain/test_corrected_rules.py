@@ -1,4 +1,4 @@
-"""The outcome rules as corrected in shared/scales.md on 2026-11-30 (issue 11), as pure functions."""
+"""The outcome rules as corrected in shared/scales.md (issue 11): pure functions."""
 
 from __future__ import annotations
 
