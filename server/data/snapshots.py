@@ -100,6 +100,7 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
                 latest_total=latest.total if latest else None,
                 latest_severity=latest.severity if latest else None,
                 latest_taken_at=latest.taken_at if latest else None,
+                last_taken_at=max(e.taken_at for e in own),
                 # Unrounded (exact values as the nearest float): rounded when answered.
                 change=_number(comparison.change),
                 percent_change=_number(comparison.percent_change),

@@ -26,16 +26,11 @@ POST_SESSION_WINDOW = timedelta(days=7)
 EXPLICIT, BASELINE_CONTEXT, BEFORE_FIRST_SESSION, FIRST_ENTRY = 1, 2, 3, 4
 
 
-def round1(value: Fraction | float | None) -> float | int | None:
-    """Round half up to one decimal, for answers (thresholds use the unrounded value).
-
-    A whole result is an int (a change of 9 is 9, not 9.0), otherwise a float."""
+def round1(value: Fraction | float | None) -> float | None:
+    """Round half up to one decimal, exactly, for answers (thresholds use the unrounded value)."""
     if value is None:
         return None
-    tenths = round_half_up(exact(value) * 10)
-    if tenths % 10 == 0:
-        return tenths // 10
-    return tenths / 10
+    return round_half_up(exact(value) * 10) / 10
 
 
 def _counted(entries) -> list:

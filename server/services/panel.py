@@ -194,7 +194,7 @@ def panel_rows(
     rows = []
     for patient in patients:
         last_taken = {
-            name: snap.latest_taken_at
+            name: snap.last_taken_at
             for name in PANEL_INSTRUMENTS
             if (snap := snapshots.get((patient.id, name))) is not None
         }
