@@ -1,7 +1,7 @@
 // The history chart, our own SVG: bands shaded, points, sessions marked, reference lines.
 // One tab stop; arrow keys move through points and sessions, and each is read out.
 
-import { day, sessionLabel } from './format.js';
+import { day, scoreText, sessionLabel } from './format.js';
 import { h } from './ui.js';
 
 // About one unit per CSS pixel on a phone, so that labels stay readable there.
@@ -84,7 +84,7 @@ export function chart({ title, points, sessions = [], treatments = [], lines = [
   for (const line of lines) {
     svg.append(h('svg:line', {
       x1: PAD.left, x2: WIDTH - PAD.right, y1: y(line.value), y2: y(line.value), class: `ref ref-${line.kind}`,
-    }, h('svg:title', {}, `${line.label}: ${line.value}`)));
+    }, h('svg:title', {}, `${line.label}: ${scoreText(line.value)}`)));
   }
 
   const stops = [];

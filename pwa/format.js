@@ -31,6 +31,18 @@ export function bandOf(instrument, total) {
   return band ? band.label : '';
 }
 
+/**
+ * A total as shown: the API answers a prorated total unrounded (scales.md), so it is shown
+ * to one decimal, half up (20.571… → 20.6); a whole total as it is. Changes, deltas, means and
+ * percentages come rounded from the API and are printed as they are.
+ */
+export function scoreText(total) {
+  if (total === null || total === undefined) return '–';
+  if (Number.isInteger(total)) return String(total);
+  const tenths = Math.floor(Math.abs(total) * 10 + 0.5 + 1e-9) * Math.sign(total);
+  return (tenths / 10).toFixed(1);
+}
+
 const BAND_WORDS = {
   minimal: 'minimal symptoms',
   mild: 'mild symptoms',

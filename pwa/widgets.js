@@ -2,7 +2,7 @@
 // yes/no/n-a badges, change from baseline, the enrollment code, safety flags.
 
 import { ApiError, api, errorMessage } from './api.js';
-import { day, dayAndTime, durationWords, labelOf } from './format.js';
+import { day, dayAndTime, durationWords, labelOf, scoreText } from './format.js';
 import { announce, h, show } from './ui.js';
 
 let counter = 0;
@@ -195,7 +195,7 @@ export function flagSource(flag, scales) {
   if (flag.entry) {
     const instrument = scales.find((s) => s.id === flag.entry.instrument);
     const name = instrument ? instrument.name : flag.entry.instrument;
-    return `Answered ${dayAndTime(flag.entry.taken_at)} in a ${name} of ${flag.entry.total} (${flag.entry.severity})`
+    return `Answered ${dayAndTime(flag.entry.taken_at)} in a ${name} of ${scoreText(flag.entry.total)} (${flag.entry.severity})`
       + `${flag.entry.voided ? '; the entry was voided since, the flag stays until resolved' : ''}.`;
   }
   const at = flag.signal ? ` ${dayAndTime(flag.signal.answered_at)}` : '';

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.domain.instruments import GAD7, MADRS, PHQ9
+from server.domain.instruments import GAD7, MADRS, PHQ9, round_half_up
 from server.domain.outcomes import (
     choose_baseline,
     compare,
@@ -144,8 +144,11 @@ def test_each_threshold_decides_at_its_published_edge(
     assert comparison.reliable_change == reliable
 
 
-def test_a_prorated_follow_up_of_4_4_is_not_remission_though_it_rounds_to_4():
-    assert outcome(PHQ9, 20, 4.4).remission is False
+def test_a_prorated_follow_up_of_4_4_is_remission_since_it_rounds_to_4():
+    # Corrected (issue 11): scales.md compares a prorated total with the remission cut-off
+    # "after rounding half up to an integer (4.5 → 5: mild, not remission)"; 4.4 → 4.
+    assert outcome(PHQ9, 20, 4.4).remission is True
+    assert outcome(PHQ9, 20, 4.5).remission is False
 
 
 def test_a_percent_change_of_49_96_is_not_a_response_though_it_rounds_to_50():
@@ -583,7 +586,7 @@ def test_a_remission_always_has_a_follow_up_at_or_below_the_threshold(
     instrument, threshold = instrument_and_threshold
     comparison = compare(instrument.outcome, baseline, follow_up, threshold)
     if comparison.remission:
-        assert follow_up <= threshold
+        assert round_half_up(follow_up) <= threshold
 
 
 @given(entry_lists, st.sampled_from(["UTC", NEW_YORK, "Europe/Berlin", "Pacific/Auckland"]))

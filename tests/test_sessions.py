@@ -393,7 +393,9 @@ def test_a_routine_entry_is_not_linked_when_a_session_is_added_next_to_it(
 
 def test_an_explicit_session_of_the_same_patient_is_kept(world, clinician, pid, started):
     add_session(clinician, pid, started)
-    far_away = add_session(clinician, pid, started - timedelta(days=30))
+    # After the entry: a pre-session entry may name only a session that starts after it
+    # (API.md, corrected in issue 11; this test named one 30 days before it).
+    far_away = add_session(clinician, pid, started + timedelta(days=30))
 
     entry = submit(
         world.as_patient_a(),
@@ -489,7 +491,8 @@ def test_moving_a_session_into_range_links_the_entry_to_it(world, clinician, pid
 
 
 def test_relinking_never_changes_an_explicitly_given_session(world, clinician, pid, started):
-    chosen = add_session(clinician, pid, started - timedelta(days=30))
+    # After the entry, as a pre-session entry's session must be (API.md, corrected in issue 11).
+    chosen = add_session(clinician, pid, started + timedelta(days=30))
     entry = submit(
         world.as_patient_a(),
         "me",
@@ -501,7 +504,7 @@ def test_relinking_never_changes_an_explicitly_given_session(world, clinician, p
     add_session(clinician, pid, started)
     assert linked_sessions(clinician, pid)[entry["id"]] == chosen["id"]
 
-    move_session(clinician, pid, chosen["id"], started - timedelta(days=60))
+    move_session(clinician, pid, chosen["id"], started + timedelta(days=60))
     assert linked_sessions(clinician, pid)[entry["id"]] == chosen["id"]
 
 
@@ -562,3 +565,80 @@ def test_the_summary_follows_a_session_added_after_its_entries(world, clinician,
     assert pair["session"]["id"] == session["id"]
     assert pair["pre"]["id"] == pre["id"]
     assert [entry["id"] for entry in pair["post"]] == [post["id"]]
+
+
+# ---------------------------------------------------------------- an explicit session must fit
+
+
+@pytest.mark.parametrize(
+    ("context", "offset"),
+    [
+        ("pre_session", timedelta(days=3)),  # the finding: a "pre" three days after
+        ("pre_session", timedelta(seconds=1)),
+        ("post_session", -timedelta(seconds=1)),
+        ("post_session", -timedelta(hours=2)),
+    ],
+)
+@pytest.mark.parametrize("author", ["patient", "clinician"])
+def test_an_explicit_session_on_the_wrong_side_of_the_entry_is_refused(
+    app, world, clinician, pid, started, context, offset, author
+):
+    session = add_session(clinician, pid, started)
+    browser, path = (
+        (world.as_patient_a(), entries_path("me"))
+        if author == "patient"
+        else (clinician, entries_path(pid))
+    )
+    body = entry_body(
+        context=context, taken_at=(started + offset).isoformat(), session_id=session["id"]
+    )
+
+    response = browser.post(path, json=body)
+
+    assert response.status_code == 422, response.json
+    assert list(response.json["errors"]["json"]) == ["session_id"]
+    assert entry_rows(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("context", "offset"),
+    [
+        ("pre_session", timedelta(0)),
+        ("pre_session", -timedelta(days=5)),  # outside the 48 h window: explicit, so kept
+        ("post_session", timedelta(0)),
+        ("post_session", timedelta(days=9)),  # outside the 7 days: explicit, so kept
+        ("routine", timedelta(days=3)),
+    ],
+)
+def test_an_explicit_session_on_the_right_side_of_the_entry_is_kept(
+    world, clinician, pid, started, context, offset
+):
+    session = add_session(clinician, pid, started)
+    entry = submit(world.as_patient_a(), "me", context, started + offset, session_id=session["id"])
+    assert entry["session_id"] == session["id"]
+
+
+def test_a_session_may_not_be_moved_to_the_wrong_side_of_an_entry_that_names_it(
+    world, clinician, pid, started
+):
+    session = add_session(clinician, pid, started)
+    entry = submit(
+        world.as_patient_a(),
+        "me",
+        "pre_session",
+        started - timedelta(hours=1),
+        session_id=session["id"],
+    )
+
+    response = clinician.patch(
+        f"{sessions_path(pid)}/{session['id']}",
+        json={"started_at": (started - timedelta(hours=2)).isoformat()},
+    )
+
+    assert response.status_code == 422, response.json
+    assert list(response.json["errors"]["json"]) == ["started_at"]
+    listed = clinician.get(sessions_path(pid)).json["items"]
+    assert [s["started_at"] for s in listed] == [z(started)]
+    assert linked_sessions(clinician, pid)[entry["id"]] == session["id"]
+    # Later is still fine for a pre-session entry.
+    move_session(clinician, pid, session["id"], started + timedelta(hours=5))

@@ -233,8 +233,10 @@ def test_a_voided_entry_leaves_the_summary_but_stays_in_the_entry_list(example):
     assert voided.status_code == 200, voided.json
 
     summary = example.clinician.get(summary_path(example.pid)).json
-    assert summary["latest"]["id"] == example.post["id"]
-    assert headline_of(summary) == (8, 44.4, False, False, "improved")
+    # Corrected (issue 11): the follow-up is never a post-session entry (scales.md, Outcomes:
+    # "of any context except post_session"); this test expected the post entry (10) here.
+    assert summary["latest"]["id"] == example.pre["id"]
+    assert headline_of(summary) == (2, 11.1, False, False, "no_change")
     assert "2025-03-17" not in [point["date"] for point in summary["daily"]]
     assert "2025-03-17" not in [point["week_start"] for point in summary["weekly"]]
     assert sum(point["n"] for point in summary["daily"]) == 3

@@ -141,12 +141,16 @@ def snapshot_rows(connection, patient_id: str, clinic_id: str, madrs_remission_m
                 'baseline_total': baseline.total if baseline else None,
                 'baseline_severity': baseline.severity if baseline else None,
                 'baseline_taken_at': _stored(baseline.taken_at if baseline else None, dialect),
-                'latest_entry_id': latest.id,
-                'latest_total': latest.total,
-                'latest_severity': latest.severity,
-                'latest_taken_at': _stored(latest.taken_at, dialect),
-                'change': comparison.change,
-                'percent_change': comparison.percent_change,
+                # Since issue 11 the rules may find no follow-up, and compute exactly: the
+                # revision after this one rebuilds these rows with the corrected rules.
+                'latest_entry_id': latest.id if latest else None,
+                'latest_total': latest.total if latest else None,
+                'latest_severity': latest.severity if latest else None,
+                'latest_taken_at': _stored(latest.taken_at if latest else None, dialect),
+                'change': None if comparison.change is None else float(comparison.change),
+                'percent_change': None
+                if comparison.percent_change is None
+                else float(comparison.percent_change),
                 'response': comparison.response,
                 'remission': comparison.remission,
                 'reliable_change': comparison.reliable_change,

@@ -1,5 +1,5 @@
 import { chart, outcomeLines } from '../chart.js';
-import { bandOf, bandWords, day, sessionLabel } from '../format.js';
+import { bandOf, bandWords, day, scoreText, sessionLabel } from '../format.js';
 import { cachedGet, instruments, state, vocabularies } from '../session.js';
 import { focusHeading, h, show } from '../ui.js';
 
@@ -91,5 +91,5 @@ function recentList(instrument, entries) {
   return h('section', { class: 'card', 'aria-labelledby': 'recent-title' },
     h('h2', { id: 'recent-title' }, `Your last ${instrument.name} check-ins`),
     h('ul', { class: 'plain' }, own.map((e) => h('li', {},
-      `${day(e.taken_at)}: ${e.total} out of ${instrument.max}, ${bandWords(e.severity)}`))));
+      `${day(e.taken_at)}: ${scoreText(e.total)} out of ${instrument.max}, ${bandWords(e.severity)}`))));
 }

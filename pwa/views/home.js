@@ -1,6 +1,6 @@
 import { sparkline } from '../chart.js';
 import { crisisResources, NOT_WATCHED } from '../crisis.js';
-import { bandOf, bandWords, day, labelOf, plural } from '../format.js';
+import { bandOf, bandWords, day, labelOf, plural, scoreText } from '../format.js';
 import { currentRoute } from '../nav.js';
 import * as outbox from '../outbox.js';
 import {
@@ -116,7 +116,7 @@ function latestSection(summary, phq9) {
   const band = latest.severity || bandOf(phq9, latest.total);
   section.append(
     h('p', { class: 'score' },
-      h('span', { class: 'big' }, String(latest.total)),
+      h('span', { class: 'big' }, scoreText(latest.total)),
       ` out of ${phq9.max}: ${bandWords(band)}`),
     h('p', { class: 'hint' }, `PHQ-9 on ${day(latest.taken_at)}.`),
   );

@@ -2,7 +2,7 @@
 // then the most overdue.
 
 import { ApiError, allPages, errorMessage, serverNow } from '../api.js';
-import { choices, day, durationWords, hoursSince } from '../format.js';
+import { choices, day, durationWords, hoursSince, scoreText } from '../format.js';
 import { go } from '../nav.js';
 import { instruments, state, vocabularies } from '../session.js';
 import { focusHeading, h, show } from '../ui.js';
@@ -53,7 +53,7 @@ function table(rows, names, instrument, reasons) {
       h('th', { scope: 'row' }, h('a', { href: `#/patient?id=${row.patient.id}` }, row.patient.display_name),
         row.patient.external_id ? h('span', { class: 'hint' }, ` ${row.patient.external_id}`) : null),
       h('td', {}, row.open_flag_count ? flagCell(row) : 'none'),
-      h('td', {}, row.latest ? `${row.latest.total} (${row.latest.severity})` : '–'),
+      h('td', {}, row.latest ? `${scoreText(row.latest.total)} (${row.latest.severity})` : '–'),
       h('td', {}, changeText(row.change, row.percent_change) || '–'),
       h('td', {}, yesNo(row.response, row.outcome_unavailable, reasons)),
       h('td', {}, yesNo(row.remission, row.outcome_unavailable, reasons)),

@@ -4,7 +4,7 @@
 
 import { allPages, api, errorMessage } from '../api.js';
 import { chart, outcomeLines } from '../chart.js';
-import { bandOf, choices, day, dayAndTime, isoWithOffset, labelOf, plural } from '../format.js';
+import { bandOf, choices, day, dayAndTime, isoWithOffset, labelOf, plural, scoreText } from '../format.js';
 import { instruments, vocabularies } from '../session.js';
 import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
 import {
@@ -129,8 +129,8 @@ function outcomeSection(summary, instrument, sessions, words) {
   const { thresholds } = summary;
   const missing = (value) => yesNo(value, summary.outcome_unavailable, words.outcome_unavailable);
   const rows = [
-    ['Baseline', summary.baseline ? `${summary.baseline.total} (${summary.baseline.severity}), ${day(summary.baseline.taken_at)}; ${labelOf(words.baseline_rules, summary.baseline_rule)}` : 'none yet'],
-    ['Latest', summary.latest ? `${summary.latest.total} (${summary.latest.severity}), ${day(summary.latest.taken_at)}` : 'none yet'],
+    ['Baseline', summary.baseline ? `${scoreText(summary.baseline.total)} (${summary.baseline.severity}), ${day(summary.baseline.taken_at)}; ${labelOf(words.baseline_rules, summary.baseline_rule)}` : 'none yet'],
+    ['Latest', summary.latest ? `${scoreText(summary.latest.total)} (${summary.latest.severity}), ${day(summary.latest.taken_at)}` : 'none yet'],
     ['Change', changeText(summary.change, summary.percent_change) || 'n/a'],
     [`Response (≥ ${thresholds.response_percent} %)`, missing(summary.response)],
     [`Remission (≤ ${thresholds.remission_max})`, missing(summary.remission)],
@@ -162,19 +162,20 @@ function sessionsSection(id, sessions, summaries, byId, words, refresh) {
   }
   const editing = h('div');
   const describePairs = (sessionId) => (pairs[sessionId] || []).filter((p) => p.pre || p.post.length).map((p) => h('p', {},
-    `${p.instrument.name}: pre ${p.pre ? p.pre.total : '–'}, post ${p.post.length ? p.post.map((e) => e.total).join(', ') : '–'}`,
+    `${p.instrument.name}: pre ${p.pre ? scoreText(p.pre.total) : '–'}, post ${p.post.length ? p.post.map((e) => scoreText(e.total)).join(', ') : '–'}`,
     p.delta === null ? '' : `, change ${p.delta > 0 ? '−' : p.delta < 0 ? '+' : ''}${Math.abs(p.delta)}`,
     p.overlapping_recall ? h('span', { class: 'badge na' }, ' overlapping recall') : null));
   return h('section', { class: 'card', 'aria-labelledby': 'sessions-title' },
     h('h2', { id: 'sessions-title' }, 'Treatment sessions'),
     sessions.length ? h('div', { class: 'table-scroll' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Before and after'].map((t) => h('th', { scope: 'col' }, t)),
+      h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Before and after', 'Notes'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col', class: 'no-print' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, sessions.map((s) => h('tr', {},
         h('th', { scope: 'row' }, dayAndTime(s.started_at)),
         h('td', {}, labelOf(words.treatments, s.treatment)),
         h('td', {}, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
         h('td', {}, describePairs(s.id)),
+        h('td', { class: 'session-notes' }, s.notes || '–'),
         h('td', { class: 'no-print' }, button('Edit', () => sessionForm(editing, id, s, words.treatments, refresh), { 'aria-label': `Edit the session of ${dayAndTime(s.started_at)}` }))))))) : h('p', {}, 'No sessions yet.'),
     h('p', { class: 'hint' }, 'Pairs less than the recall window apart (14 days for PHQ-9 and GAD-7) are marked as overlapping recall.'),
     h('div', { class: 'no-print' }, button('Add a session', () => sessionForm(editing, id, null, words.treatments, refresh))),
@@ -237,7 +238,7 @@ function entriesSection(id, entries, byId, summaries, words, refresh) {
           h('th', { scope: 'row' }, dayAndTime(entry.taken_at)),
           h('td', {}, instrument ? instrument.name : entry.instrument),
           h('td', {}, labelOf(words.contexts, entry.context)),
-          h('td', {}, `${entry.total} (${entry.severity})${entry.prorated ? ', prorated' : ''}`),
+          h('td', {}, `${scoreText(entry.total)} (${entry.severity})${entry.prorated ? ', prorated' : ''}`),
           h('td', {}, entry.flags.length ? h('span', { class: 'badge flag' }, `flag: ${safetyItemsOf(entry, instrument)}`) : ''),
           h('td', {}, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
           h('td', { class: 'no-print' }, entry.voided ? '' : [

@@ -417,6 +417,8 @@ class OutcomeSnapshot(db.Model):
     latest_total: Mapped[float | None] = mapped_column(Float)
     latest_severity: Mapped[str | None] = mapped_column(String(32))
     latest_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest entry of any context (post-session too): the schedule and "last check-in".
+    last_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     change: Mapped[float | None] = mapped_column(Float)
     percent_change: Mapped[float | None] = mapped_column(Float)
     response: Mapped[bool | None] = mapped_column(Boolean)

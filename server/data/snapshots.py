@@ -58,6 +58,7 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
             Entry.context,
             Entry.voided,
             Entry.session_id,
+            Entry.answers,  # a prorated total is recomputed from them, exactly
         ).where(Entry.patient_id == patient_id, Entry.voided.is_(False))
     ).all()
     sessions = session.execute(
@@ -94,17 +95,24 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
                 baseline_total=baseline.total if baseline else None,
                 baseline_severity=baseline.severity if baseline else None,
                 baseline_taken_at=baseline.taken_at if baseline else None,
-                latest_entry_id=latest.id,
-                latest_total=latest.total,
-                latest_severity=latest.severity,
-                latest_taken_at=latest.taken_at,
-                change=comparison.change,
-                percent_change=comparison.percent_change,
+                # None when every entry is post-session: they never are the follow-up.
+                latest_entry_id=latest.id if latest else None,
+                latest_total=latest.total if latest else None,
+                latest_severity=latest.severity if latest else None,
+                latest_taken_at=latest.taken_at if latest else None,
+                last_taken_at=max(e.taken_at for e in own),
+                # Unrounded (exact values as the nearest float): rounded when answered.
+                change=_number(comparison.change),
+                percent_change=_number(comparison.percent_change),
                 response=comparison.response,
                 remission=comparison.remission,
                 reliable_change=comparison.reliable_change,
             )
         )
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def mark(session: Session, patient_ids=(), clinic_ids=()) -> None:

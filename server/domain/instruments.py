@@ -5,8 +5,9 @@ Every number here comes from shared/scales.md; the source of each is named besid
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,25 @@ class Instrument:
 
     def band_for(self, total: float) -> str:
         """The band label of a total; a prorated total is banded after rounding half up."""
-        whole = int(Decimal(str(total)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        whole = round_half_up(total)
         for band in self.bands:
             if band.min <= whole <= band.max:
                 return band.label
         raise ValueError(f"{total} is outside {self.id}'s range {self.min}-{self.max}")
+
+
+def exact(value: Fraction | int | float) -> Fraction:
+    """A total or change as an exact fraction; a float is taken as the decimal it prints as."""
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    return Fraction(value)
+
+
+def round_half_up(value: Fraction | int | float) -> int:
+    """The whole number a prorated total is banded as (4.5 → 5; scales.md, Outcomes)."""
+    value = exact(value)
+    whole = math.floor(abs(value) + Fraction(1, 2))
+    return whole if value >= 0 else -whole
 
 
 @dataclass(frozen=True)
@@ -100,7 +115,7 @@ class DifficultyQuestion:
 
 @dataclass(frozen=True)
 class Score:
-    total: float | int
+    total: Fraction | int  # exact: a prorated total is a fraction (16 × 9 / 7), never a float
     severity: str
     flags: tuple[str, ...]
     imputed_items: tuple[int, ...]  # 1-based positions of the items that were prorated
@@ -290,6 +305,26 @@ MADRS_REMISSION_CHOICES = (12, 10)
 INSTRUMENTS: dict[str, Instrument] = {i.id: i for i in (PHQ9, GAD7, MADRS)}
 
 
+def _total(instrument: Instrument, answers) -> Fraction | int:
+    """The sum, or with missing answers the exact prorated total: mean answered × item count."""
+    answered = [a for a in answers if a is not None]
+    if len(answered) == len(answers):
+        return sum(answered)
+    total = Fraction(sum(answered) * len(instrument.items), len(answered))
+    return int(total) if total.denominator == 1 else total
+
+
+def exact_total(entry) -> Fraction:
+    """An entry's total, exactly. A prorated total is stored as the nearest float, so it is
+    recomputed from the entry's answers (16 × 9 / 7, not 20.571428571428573)."""
+    instrument = INSTRUMENTS.get(getattr(entry, "instrument", None))
+    answers = getattr(entry, "answers", None)
+    if instrument is not None and answers and None in answers:
+        if len(answers) == len(instrument.items) and any(a is not None for a in answers):
+            return Fraction(_total(instrument, answers))
+    return exact(entry.total)
+
+
 class ScoringError(ValueError):
     """Answers that cannot be scored; `errors` maps a field or item position to messages."""
 
@@ -329,13 +364,7 @@ def score(instrument: Instrument, answers: list[int | None], allow_missing: bool
             {"answers": [f"At most {instrument.max_missing_items} answers may be missing."]}
         )
 
-    answered = [a for a in answers if a is not None]
-    if missing:
-        total: float | int = sum(answered) / len(answered) * len(instrument.items)
-        if float(total).is_integer():
-            total = int(total)
-    else:
-        total = sum(answered)
+    total = _total(instrument, answers)
 
     flags = tuple(
         sorted(

@@ -1,8 +1,9 @@
 """Baseline, change, response, remission and series (shared/scales.md, Outcomes).
 
 Pure Python: no Flask, no database. Entries and sessions are any objects with the attributes
-used here (`id`, `taken_at`, `total`, `context`, `voided`, `session_id`; `id`, `started_at`),
-so the summary, the panel and the exports all share these rules.
+used here (`id`, `taken_at`, `total`, `context`, `voided`, `session_id`, and `instrument` and
+`answers` when they have them; `id`, `started_at`), so the summary, the panel and the exports
+all share these rules. Arithmetic is exact (fractions): values are rounded only for answers.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .instruments import Instrument, OutcomeRules
+from .instruments import Instrument, OutcomeRules, exact, exact_total, round_half_up
 
 # Rule 3: an entry this long before the first session can be its baseline.
 BASELINE_BEFORE_FIRST_SESSION = timedelta(days=7)
@@ -25,11 +26,11 @@ POST_SESSION_WINDOW = timedelta(days=7)
 EXPLICIT, BASELINE_CONTEXT, BEFORE_FIRST_SESSION, FIRST_ENTRY = 1, 2, 3, 4
 
 
-def round1(value: float | None) -> float | None:
-    """Round half up to one decimal, for answers (thresholds use the unrounded value)."""
+def round1(value: Fraction | float | None) -> float | None:
+    """Round half up to one decimal, exactly, for answers (thresholds use the unrounded value)."""
     if value is None:
         return None
-    return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return round_half_up(exact(value) * 10) / 10
 
 
 def _counted(entries) -> list:
@@ -46,12 +47,17 @@ def choose_baseline(
         for entry in counted:
             if entry.id == explicit_entry_id:
                 return entry, EXPLICIT
-    marked = [e for e in counted if e.context == "baseline"]
+    first_session = min((s.started_at for s in sessions), default=None)
+    # Rule 2 only before treatment began: a later `baseline` entry never resets the comparison.
+    marked = [
+        e
+        for e in counted
+        if e.context == "baseline" and (first_session is None or e.taken_at <= first_session)
+    ]
     if marked:
         return marked[-1], BASELINE_CONTEXT
     candidates = [e for e in counted if e.context != "post_session"]
-    if sessions:
-        first_session = min(s.started_at for s in sessions)
+    if first_session is not None:
         window_start = first_session - BASELINE_BEFORE_FIRST_SESSION
         before = [e for e in candidates if window_start <= e.taken_at <= first_session]
         if before:
@@ -63,8 +69,8 @@ def choose_baseline(
 
 @dataclass(frozen=True)
 class Comparison:
-    change: float | None = None
-    percent_change: float | None = None  # unrounded
+    change: Fraction | int | None = None  # exact, unrounded
+    percent_change: Fraction | None = None  # exact, unrounded
     response: bool | None = None
     remission: bool | None = None
     reliable_change: str | None = None
@@ -73,15 +79,17 @@ class Comparison:
 def compare(
     rules: OutcomeRules, baseline: float, follow_up: float, remission_max: int
 ) -> Comparison:
-    """Change from baseline B to follow-up F, judged by the instrument's rules."""
+    """Change from baseline B to follow-up F, judged by the instrument's rules (exactly)."""
+    baseline, follow_up = exact(baseline), exact(follow_up)
     change = baseline - follow_up
     percent = change / baseline * 100 if baseline != 0 else None
     eligible = rules.min_baseline is None or baseline >= rules.min_baseline
     response = None
     remission = None
     if eligible:
-        response = None if percent is None else percent >= rules.response_percent
-        remission = follow_up <= remission_max
+        response = None if percent is None else percent >= exact(rules.response_percent)
+        # A prorated follow-up is compared with the cut-off after rounding half up (4.5 → 5).
+        remission = round_half_up(follow_up) <= remission_max
     reliable = None
     if rules.reliable_change is not None:
         if change >= rules.reliable_change:
@@ -93,8 +101,8 @@ def compare(
     return Comparison(_whole(change), percent, response, remission, reliable)
 
 
-def _whole(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else value
+def _whole(value: Fraction) -> Fraction | int:
+    return int(value) if value.denominator == 1 else value
 
 
 def daily_series(entries, timezone: str) -> list[dict]:
@@ -109,13 +117,29 @@ def weekly_series(entries, timezone: str) -> list[dict]:
 
 def _series(entries, timezone, bucket_of, key: str) -> list[dict]:
     zone = ZoneInfo(timezone)
-    buckets: dict[date, list[float]] = defaultdict(list)
+    buckets: dict[date, list[Fraction]] = defaultdict(list)
     for entry in _counted(entries):
-        buckets[bucket_of(entry.taken_at.astimezone(zone).date())].append(entry.total)
+        buckets[bucket_of(entry.taken_at.astimezone(zone).date())].append(exact_total(entry))
     return [
         {key: day, "mean": round1(sum(totals) / len(totals)), "n": len(totals)}
         for day, totals in sorted(buckets.items())
     ]
+
+
+def context_fits_session(context: str, taken_at: datetime, started_at: datetime) -> bool:
+    """Whether an entry may name this session: a pre-session entry is taken before it starts
+    (or as it starts), a post-session entry after (API.md); other contexts always fit."""
+    if context == "pre_session":
+        return taken_at <= started_at
+    if context == "post_session":
+        return taken_at >= started_at
+    return True
+
+
+def overlapping_recall(pre_at: datetime, post_at: datetime, recall_days: int) -> bool:
+    """Whether a pre and a post answer about overlapping time: closer than the recall window
+    (14 days for PHQ-9 and GAD-7, so every auto-linked pair; never with no recall window)."""
+    return recall_days > 0 and post_at - pre_at < timedelta(days=recall_days)
 
 
 def link_session(context: str, taken_at: datetime, sessions) -> str | None:
@@ -141,7 +165,14 @@ def session_pairs(sessions, entries, recall_days: int) -> list[dict]:
     counted = _counted(entries)
     pairs = []
     for session in sorted(sessions, key=lambda s: (s.started_at, s.id)):
-        linked = [e for e in counted if e.session_id == session.id]
+        # An entry whose time contradicts its context (stored before links were checked)
+        # stays in the series but is never paired: a "pre" after the session is not a pre.
+        linked = [
+            e
+            for e in counted
+            if e.session_id == session.id
+            and context_fits_session(e.context, e.taken_at, session.started_at)
+        ]
         pres = [e for e in linked if e.context == "pre_session"]
         posts = [e for e in linked if e.context == "post_session"]
         pre = pres[-1] if pres else None
@@ -149,8 +180,8 @@ def session_pairs(sessions, entries, recall_days: int) -> list[dict]:
         delta = None
         overlapping = False
         if pre is not None and first_post is not None:
-            delta = _whole(pre.total - first_post.total)
-            overlapping = first_post.taken_at - pre.taken_at < timedelta(days=recall_days)
+            delta = round1(exact_total(pre) - exact_total(first_post))
+            overlapping = overlapping_recall(pre.taken_at, first_post.taken_at, recall_days)
         pairs.append(
             {
                 "session": session,
@@ -179,7 +210,7 @@ class Summary:
 
     @property
     def change(self):
-        return self.comparison.change
+        return round1(self.comparison.change)
 
     @property
     def percent_change(self):
@@ -201,7 +232,7 @@ class Summary:
     def outcome_unavailable(self) -> str | None:
         return why_no_outcome(
             self.comparison if self.latest is not None else None,
-            self.baseline.total if self.baseline is not None else None,
+            exact_total(self.baseline) if self.baseline is not None else None,
             self.thresholds["min_baseline"],
         )
 
@@ -244,14 +275,19 @@ def headline(
     explicit_baseline_id: str | None = None,
     remission_max: int | None = None,
 ) -> tuple[Any | None, int | None, Any | None, Comparison]:
-    """Baseline (and its rule), latest entry and their comparison: what the panel shows."""
+    """Baseline (and its rule), follow-up and their comparison: what the panel shows.
+
+    The follow-up F (`latest`) is the latest entry of any context but `post_session`: one
+    taken hours after a dose shows in the series and its pair, never in the headline."""
     remission_max = instrument.outcome.remission_max if remission_max is None else remission_max
     baseline, rule = choose_baseline(entries, sessions, explicit_baseline_id)
-    counted = _counted(entries)
-    latest = counted[-1] if counted else None
+    comparable = [e for e in _counted(entries) if e.context != "post_session"]
+    latest = comparable[-1] if comparable else None
     comparison = Comparison()
     if baseline is not None and latest is not None and latest.taken_at > baseline.taken_at:
-        comparison = compare(instrument.outcome, baseline.total, latest.total, remission_max)
+        comparison = compare(
+            instrument.outcome, exact_total(baseline), exact_total(latest), remission_max
+        )
     return baseline, rule, latest, comparison
 
 

@@ -48,6 +48,12 @@ def linked_session(patient_id: str, context: str, taken_at: datetime) -> str | N
     return outcomes.link_session(context, taken_at, sessions)
 
 
+_MISFIT = {
+    "pre_session": "A pre-session entry must be taken before its session starts.",
+    "post_session": "A post-session entry must be taken after its session starts.",
+}
+
+
 def _validate(patient: Patient, body: dict, actor: User) -> Score:
     """Check what needs the database or the actor: who rates it, whose session it is."""
     instrument = INSTRUMENTS[body["instrument"]]
@@ -55,11 +61,15 @@ def _validate(patient: Patient, body: dict, actor: User) -> Score:
         raise Forbidden(f"{instrument.name} is rated by a clinician.")
     session_id = body.get("session_id")
     if session_id is not None:
-        owner = db.session.scalar(
-            db.select(TreatmentSession.patient_id).where(TreatmentSession.id == session_id)
-        )
-        if owner != patient.id:
+        session = db.session.execute(
+            db.select(TreatmentSession.patient_id, TreatmentSession.started_at).where(
+                TreatmentSession.id == session_id
+            )
+        ).first()
+        if session is None or session.patient_id != patient.id:
             raise Invalid(fields={"session_id": ["No such session for this patient."]})
+        if not outcomes.context_fits_session(body["context"], body["taken_at"], session.started_at):
+            raise Invalid(fields={"session_id": [_MISFIT[body["context"]]]})
     # The schema has checked the answers already; this scores them.
     return score(instrument, body["answers"], allow_missing=actor.is_clinician)
 
@@ -72,6 +82,9 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
     if existing is not None:
         return _replayed(existing, digest), False
 
+    # Writers for one patient take turns from here (PostgreSQL): a session added meanwhile is
+    # committed before the link below is read, or sees this entry when it relinks.
+    safety.lock_patient(patient.id)
     explicit_session = body.get("session_id")
     entry = Entry(
         id=body["id"],
@@ -81,11 +94,10 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
         difficulty=body.get("difficulty"),
         taken_at=body["taken_at"],
         context=body["context"],
-        session_id=explicit_session
-        or linked_session(patient.id, body["context"], body["taken_at"]),
+        session_id=explicit_session,
         session_explicit=explicit_session is not None,
         note=body.get("note"),
-        total=scored.total,
+        total=float(scored.total),  # the exact total is recomputed from the answers
         severity=scored.severity,
         flags=list(scored.flags),
         imputed_items=list(scored.imputed_items),
@@ -103,10 +115,13 @@ def submit(patient: Patient, body: dict, actor: User) -> tuple[Entry, bool]:
             detail={"entry_id": entry.id, "instrument": entry.instrument},
         )
     try:
+        # Written first, linked after: on SQLite the first write waits for the one writer,
+        # so the sessions read below include any committed before this transaction began.
         db.session.flush()
+        if explicit_session is None:
+            entry.session_id = linked_session(patient.id, entry.context, entry.taken_at)
         # The check-in's one flag: opened here, or already by a signal sent while answering,
         # which this entry joins even if its own answer is now below the threshold.
-        safety.lock_patient(patient.id)
         for kind in scored.flags:
             safety.open_flag(patient.id, entry.id, kind, entry_id=entry.id)
         safety.join_entry(patient.id, entry.id)

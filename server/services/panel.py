@@ -77,7 +77,7 @@ class PanelRow:
 
     @property
     def change(self) -> float | None:
-        return self.snapshot.change if self.snapshot else None
+        return outcomes.round1(self.snapshot.change) if self.snapshot else None
 
     @property
     def percent_change(self) -> float | None:
@@ -195,7 +195,7 @@ def panel_rows(
     rows = []
     for patient in patients:
         last_taken = {
-            name: snap.latest_taken_at
+            name: snap.last_taken_at
             for name in PANEL_INSTRUMENTS
             if (snap := snapshots.get((patient.id, name))) is not None
         }

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from ..data.extensions import db
 from ..data.models import Entry, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
-from . import audit
+from ..domain.errors import Invalid
+from . import audit, safety
 from .pagination import page
 
 
@@ -35,8 +36,32 @@ def relink(patient_id: str) -> int:
 
 
 def _after_change(patient: Patient) -> None:
+    # The session is written before the entries are read: on SQLite that first write waits
+    # for the one writer, so an entry committed meanwhile is relinked (PostgreSQL: the lock).
     db.session.flush()
     relink(patient.id)
+
+
+def _check_explicit_links(session: TreatmentSession, started_at) -> None:
+    """A move may not leave an entry that named this session on the wrong side of it."""
+    misfits = db.session.scalars(
+        select(Entry.id).where(
+            Entry.session_id == session.id,
+            Entry.session_explicit.is_(True),
+            Entry.voided.is_(False),
+            ((Entry.context == "pre_session") & (Entry.taken_at > started_at))
+            | ((Entry.context == "post_session") & (Entry.taken_at < started_at)),
+        )
+    ).all()
+    if misfits:
+        raise Invalid(
+            fields={
+                "started_at": [
+                    f"{len(misfits)} entries that name this session would be on the wrong "
+                    "side of it (a pre-session entry after it, or a post-session one before)."
+                ]
+            }
+        )
 
 
 def list_page(patient: Patient, query: dict) -> dict:
@@ -51,6 +76,9 @@ def list_page(patient: Patient, query: dict) -> dict:
 
 def create(patient: Patient, body: dict, actor: User) -> TreatmentSession:
     """Add a session; entries around it are linked to it."""
+    # Writers for one patient take turns (PostgreSQL): entries arriving meanwhile are
+    # either committed before the relink below reads them, or see this session.
+    safety.lock_patient(patient.id)
     session = TreatmentSession(patient_id=patient.id, created_by_id=actor.id, **body)
     db.session.add(session)
     db.session.flush()
@@ -62,6 +90,9 @@ def create(patient: Patient, body: dict, actor: User) -> TreatmentSession:
 
 def update(patient: Patient, session: TreatmentSession, body: dict) -> TreatmentSession:
     """Edit a session; moving it re-links the entries around it."""
+    safety.lock_patient(patient.id)
+    if "started_at" in body:
+        _check_explicit_links(session, body["started_at"])
     for name, value in body.items():
         setattr(session, name, value)
     session.updated_at = utcnow()

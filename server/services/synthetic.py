@@ -185,7 +185,7 @@ def _build_patient(clinic, clinician, number, years, now, rng, patient_hash) -> 
                 "session_id": session_id,
                 "session_explicit": False,
                 "note": None,
-                "total": scored.total,
+                "total": float(scored.total),
                 "severity": scored.severity,
                 "flags": list(scored.flags),
                 "imputed_items": [],

@@ -407,6 +407,42 @@ def test_the_sessions_table_marks_a_pre_and_post_pair_with_overlapping_recall(de
     expect(row.locator(".badge")).to_have_text("overlapping recall")
 
 
+def test_session_notes_are_shown_in_the_sessions_table_and_in_the_printed_summary(desk, world):
+    notes = "Nausea after 20 min, settled with ondansetron; BP 150/95 at 40 min."
+    add_session(world.as_clinician_x(), world.patient_a.id, ago(days=3), notes=notes)
+    add_session(world.as_clinician_x(), world.patient_a.id, ago(days=1))
+    sign_in(desk, "doc.x@example.org")
+
+    open_patient(desk, world.patient_a.id, "Alice A")
+
+    table = region(desk, "Treatment sessions").get_by_role("table")
+    expect(table.get_by_role("columnheader", name="Notes")).to_be_visible()
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator("td.session-notes")).to_have_text(notes)
+    expect(rows.nth(1).locator("td.session-notes")).to_have_text("–")
+    desk.emulate_media(media="print")
+    expect(rows.nth(0).locator("td.session-notes")).to_be_visible()
+    expect(rows.nth(0).locator("td.session-notes")).to_have_text(notes)
+
+
+def test_prorated_totals_and_their_change_are_shown_rounded_to_one_decimal(desk, world):
+    # scales.md's example: B = 16 × 9 / 7, F = 9 × 9 / 7: change 9, 43.8 %.
+    clinician, pid = world.as_clinician_x(), world.patient_a.id
+    submit(clinician, [3, 3, 3, 3, 3, 1, None, None, 0], ago(days=20), context="baseline", pid=pid)
+    submit(clinician, [2, 2, 2, 1, 1, 1, None, None, 0], ago(days=2), pid=pid)
+    sign_in(desk, "doc.x@example.org")
+
+    open_patient(desk, world.patient_a.id, "Alice A")
+
+    figures = desk.locator("dl.figures").first
+    expect(figures).to_contain_text("20.6 (severe)")
+    expect(figures).to_contain_text("11.6 (moderate)")
+    expect(figures).to_contain_text("−9 points (43.8 %)")
+    expect(entry_row(desk, "20.6 (severe), prorated")).to_have_count(1)
+    expect(region(desk, "Entries")).not_to_contain_text("20.57")
+
+
 # ---------------------------------------------------------------- print
 
 
