@@ -7,7 +7,7 @@ schedule and the panel's last check-in need, gets its own column; every snapshot
 with the app's pure rules (server.domain), reading and writing plain SQL as 2ecd072d2cfa does.
 
 Revision ID: 5e1b7c9d3a20
-Revises: ca55fb2f6bbb
+Revises: a39a81afd357
 Create Date: 2026-12-01 12:05:00.000000
 
 """
@@ -22,7 +22,7 @@ from server.domain.instruments import INSTRUMENTS
 
 # revision identifiers, used by Alembic.
 revision = '5e1b7c9d3a20'
-down_revision = 'ca55fb2f6bbb'
+down_revision = 'a39a81afd357'
 branch_labels = None
 depends_on = None
 
