@@ -207,6 +207,8 @@ class Summary:
     sessions: list[dict] = field(default_factory=list)
     # The patient's open safety flags: not an outcome, but read beside it.
     open_flags: list = field(default_factory=list)
+    # Any counted entry of the instrument, of any context (post-session ones included).
+    has_entries: bool = False
 
     @property
     def change(self):
@@ -230,8 +232,10 @@ class Summary:
 
     @property
     def outcome_unavailable(self) -> str | None:
+        # "no_entries" only when there are none: entries that are all post-session (never a
+        # follow-up) give "no_follow_up", as the panel's snapshot does.
         return why_no_outcome(
-            self.comparison if self.latest is not None else None,
+            self.comparison if self.has_entries else None,
             exact_total(self.baseline) if self.baseline is not None else None,
             self.thresholds["min_baseline"],
         )
@@ -314,4 +318,5 @@ def summarize(
         daily=daily_series(entries, timezone),
         weekly=weekly_series(entries, timezone),
         sessions=session_pairs(sessions, entries, instrument.recall_days),
+        has_entries=bool(_counted(entries)),
     )
