@@ -3,6 +3,7 @@ their account) and reset codes (someone locked out sets a new password and is si
 
 from __future__ import annotations
 
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,8 +33,13 @@ class IssuedCode:
 
     @property
     def qr_svg(self) -> str:
-        """The enrollment link as a QR code, an SVG document to show or print."""
-        return segno.make(self.url, error="m").svg_inline(scale=4, border=2)
+        """The link as a QR code: a standalone SVG document (with its namespace, which an SVG
+        shown as an image needs: without it the browser draws nothing but the alt text)."""
+        out = io.BytesIO()
+        segno.make(self.url, error="m").save(
+            out, kind="svg", scale=4, border=2, xmldecl=False, svgclass="segno", nl=False
+        )
+        return out.getvalue().decode()
 
 
 def normalise_code(code: str) -> str:

@@ -622,6 +622,8 @@ def through_every_clinician_screen(page: Page, world, visit) -> None:
     page.get_by_role("button", name="Add patient", exact=True).click()
     expect(page.get_by_role("heading", name="Dana D was added")).to_be_visible()
     expect(page.locator("img.qr")).to_be_visible()
+    # Drawn, not just its alt text: an SVG image without its namespace loads as nothing.
+    page.wait_for_function("document.querySelector('img.qr').naturalWidth > 0")
     visit("patient-added")
 
     nav(page, "Safety flags")
