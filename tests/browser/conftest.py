@@ -34,10 +34,56 @@ expect.set_options(timeout=10_000)
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 
+class InFlight:
+    """WSGI middleware that counts the requests the live server is still handling.
+
+    A browser closed at the end of a test may leave its last request (or a `keepalive` one)
+    in the server's thread; the tables are emptied only once that request is done, or its
+    writes would meet the emptying (a foreign-key error) or leak into the next test.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.idle = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.idle:
+            self.count += 1
+        try:
+            result = self.app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        finally:
+            with self.idle:
+                self.count -= 1
+                self.idle.notify_all()
+
+    def wait_until_idle(self, timeout: float = 15) -> None:
+        with self.idle:
+            self.idle.wait_for(lambda: self.count == 0, timeout=timeout)
+
+
 @pytest.fixture(scope="session")
-def live_server(app):
+def in_flight(app) -> InFlight:
+    return InFlight(app)
+
+
+@pytest.fixture(autouse=True)
+def _server_idle_before_cleanup(in_flight):
+    """After each test (and after its browsers close, which are set up later and so torn
+    down first), wait for the live server's last requests before the tables are emptied."""
+    yield
+    in_flight.wait_until_idle()
+
+
+@pytest.fixture(scope="session")
+def live_server(in_flight):
     """The app served over HTTP on a free local port, for the whole run."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, in_flight, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
