@@ -125,31 +125,28 @@ def flag_in_clinic(fid: str) -> Flag:
     return flag
 
 
+def _owned(model, row_id: str, user: User, what: str):
+    """A row of `model` that belongs to `user` (its user_id), or NotFound: another user's
+    row is as unknown as an id that was never issued."""
+    row = _get(model, row_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"No such {what}.")
+    return row
+
+
 def own_token(token_id: str) -> ApiToken:
     """One of the signed-in clinician's own API tokens, or NotFound."""
-    user = clinician()
-    token = _get(ApiToken, token_id)
-    if token is None or token.user_id != user.id:
-        raise NotFound("No such token.")
-    return token
+    return _owned(ApiToken, token_id, clinician(), "token")
 
 
 def own_passkey(passkey_id: str) -> Passkey:
     """One of the signed-in user's own passkeys, or NotFound."""
-    user = signed_in_user()
-    passkey = _get(Passkey, passkey_id)
-    if passkey is None or passkey.user_id != user.id:
-        raise NotFound("No such passkey.")
-    return passkey
+    return _owned(Passkey, passkey_id, signed_in_user(), "passkey")
 
 
 def own_session(session_id: str) -> AuthSession:
     """One of the signed-in user's own sessions, or NotFound (another user's included)."""
-    user = in_person()
-    row = _get(AuthSession, session_id)
-    if row is None or row.user_id != user.id:
-        raise NotFound("No such session.")
-    return row
+    return _owned(AuthSession, session_id, in_person(), "session")
 
 
 def clinician_in_clinic(clinician_id: str) -> User:

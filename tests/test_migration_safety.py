@@ -3,46 +3,27 @@ message of its crisis resources, and every flag belongs to the check-in of its o
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import flask_migrate
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 from server import create_app
 from server.config import database_url
 from server.data.extensions import db
 from tests.conftest import TEST_CONFIG
+from tests.test_migrations import fresh_database_url  # noqa: F401 (a fixture)
 
 BEFORE_CRISIS_RESOURCES = "2ecd072d2cfa"  # the snapshot backfill
 SIGNALS = "ca55fb2f6bbb"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database_url(request, tmp_path):
-    """A database of this test's own: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'issue9.db'}"
-        return
-    configured = os.environ.get("TIDEMARK_TEST_DATABASE_URL", "")
-    if not configured.startswith("postgres"):
-        pytest.skip("PostgreSQL only when TIDEMARK_TEST_DATABASE_URL names one")
-    server = make_url(database_url(configured))
-    name = f"tidemark_issue9_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+# A database of each test's own, SQLite or PostgreSQL (the fixture of the backfill tests).
 
 
 @pytest.fixture
-def fresh_app(fresh_database_url):
+def fresh_app(fresh_database_url):  # noqa: F811 (the imported fixture, by name)
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url(fresh_database_url)})
     yield app
     with app.app_context():
