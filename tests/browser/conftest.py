@@ -8,6 +8,7 @@ each under its test's own name, so workers never write the same file.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
@@ -132,20 +133,31 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def axe_violations(page) -> list[dict]:
-    """Accessibility violations axe finds on the page as it is now (WCAG 2.x A and AA)."""
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+    # Only the violations are read: axe then skips building the details of every pass.
+    "resultTypes": ["violations"],
+}
+
+
+@functools.cache
+def _axe_script() -> str:
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(
-        page,
-        options={
-            "runOnly": {
-                "type": "tag",
-                "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            }
-        },
+    return Axe().axe_script
+
+
+def axe_violations(page) -> list[dict]:
+    """Accessibility violations axe finds on the page as it is now (WCAG 2.x A and AA).
+
+    axe-core (as axe-playwright-python ships it) is injected once per document, not before
+    every check, and only the violations cross back to Python.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(_axe_script())
+    return page.evaluate(
+        "options => axe.run(document, options).then(results => results.violations)", AXE_OPTIONS
     )
-    return results.response["violations"]
 
 
 def describe_violations(violations: list[dict]) -> str:
