@@ -107,6 +107,11 @@ def run_migrations_online():
             # off while migrating (the pragma is ignored inside a transaction), checked after.
             connection.exec_driver_sql('PRAGMA foreign_keys=OFF')
             connection.commit()
+        else:
+            # The app's statement timeout (TIDEMARK_DB_STATEMENT_TIMEOUT) guards requests; a
+            # migration that backfills a large clinic may rightly run longer.
+            connection.exec_driver_sql('SET statement_timeout = 0')
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -122,6 +127,10 @@ def run_migrations_online():
             connection.commit()
             if broken:
                 raise RuntimeError(f'The migration left broken foreign keys: {broken}')
+        else:
+            # The connection goes back to the app's pool with the app's timeout.
+            connection.exec_driver_sql('RESET statement_timeout')
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -34,11 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         count = app.config["TIDEMARK_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "connect_args": {"timeout": 30},
-        }
+    _bound_database_waits(app)
     db.init_app(app)
     snapshots.keep_in_step(db.session)
     migrate.init_app(app, db)
@@ -58,6 +54,28 @@ def create_app(config: dict | None = None) -> Flask:
     cli.register(app)
     logging.getLogger("server").setLevel(logging.INFO)
     return app
+
+
+def _bound_database_waits(app: Flask) -> None:
+    """Every wait on the database has an end, so a database that stops answering costs a
+    request a few seconds and a 503 (api/errors.py), never a worker.
+
+    PostgreSQL: connecting (the whole handshake, also against a listener that accepts and
+    never speaks) gives up after TIDEMARK_DB_CONNECT_TIMEOUT seconds, and the server cancels
+    any statement running past TIDEMARK_DB_STATEMENT_TIMEOUT (0: no limit). A request waits
+    at most as long for a pooled connection. SQLite: a writer waits 30 s for the one lock.
+    """
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    connect_args = dict(options.get("connect_args", {}))
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        connect_args.setdefault("timeout", 30)
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        connect_args.setdefault("connect_timeout", app.config["TIDEMARK_DB_CONNECT_TIMEOUT"])
+        statement_ms = app.config["TIDEMARK_DB_STATEMENT_TIMEOUT"] * 1000
+        connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
+        options.setdefault("pool_timeout", app.config["TIDEMARK_DB_CONNECT_TIMEOUT"])
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _serving() -> bool:
@@ -81,12 +99,15 @@ def _check_secret_key(app: Flask) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    """SQLite: write-ahead logging (readers never block the writer) and enforced foreign keys."""
+    """SQLite: write-ahead logging (readers never block the writer), enforced foreign keys,
+    and synchronous=FULL pinned (an acknowledged entry survives a power cut; in WAL mode the
+    build's default may be NORMAL, which can lose the last commits)."""
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()

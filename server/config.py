@@ -53,6 +53,9 @@ def from_environment() -> dict:
         "TIDEMARK_CLINICIAN_IDLE_MINUTES": int(
             os.environ.get("TIDEMARK_CLINICIAN_IDLE_MINUTES", "30")
         ),
+        # A database that does not answer is given up on (a 503), never waited on for ever.
+        "TIDEMARK_DB_CONNECT_TIMEOUT": int(os.environ.get("TIDEMARK_DB_CONNECT_TIMEOUT", "5")),
+        "TIDEMARK_DB_STATEMENT_TIMEOUT": int(os.environ.get("TIDEMARK_DB_STATEMENT_TIMEOUT", "30")),
     }
 
 

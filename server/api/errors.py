@@ -5,6 +5,7 @@ from http import HTTPStatus
 
 from flask import Flask, has_request_context, jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sql
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..domain.errors import DomainError
@@ -72,7 +73,44 @@ def handle_domain_error(error: DomainError):
     )
 
 
+# How long a client should wait before trying again when the database is not answering.
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+def database_unavailable(error: Exception) -> bool:
+    """True when the database failed to answer (could not connect, timed out, was busy),
+    as opposed to a fault of ours in a query, which stays a 500."""
+    if isinstance(error, sql.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(error, sql.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    module = type(original).__module__
+    if module.startswith("psycopg"):
+        import psycopg
+
+        # Connection failures and timeouts (including statement_timeout's QueryCanceled);
+        # not the OperationalError subclasses that name a fault of the query itself.
+        return isinstance(original, psycopg.OperationalError) and not isinstance(
+            original, psycopg.errors.ProgramLimitExceeded
+        )
+    if module.startswith("sqlite3"):
+        text = str(original).lower()
+        return "locked" in text or "busy" in text or "unable to open" in text
+    return False
+
+
 def handle_unexpected(error: Exception):
+    if database_unavailable(error):
+        log.warning("the database is not answering: %s", error)
+        return error_response(
+            503,
+            "Service Unavailable",
+            "The database is not answering just now; nothing was saved. Try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+        )
     log.exception("unhandled error", exc_info=error)
     return error_response(500, InternalServerError().name, "Something went wrong on our side.")
 
