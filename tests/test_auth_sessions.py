@@ -211,6 +211,33 @@ def test_the_list_shows_my_live_sessions_and_marks_this_one(app, world):
     assert listed.json["next_cursor"] is None
 
 
+def test_the_list_comes_in_pages_newest_first_with_a_cursor(app, world):
+    browsers = [world.as_patient_a() for _ in range(3)]
+
+    first = browsers[0].get(SESSIONS, query_string={"limit": 2})
+    second = browsers[0].get(
+        SESSIONS, query_string={"limit": 2, "cursor": first.json["next_cursor"]}
+    )
+
+    assert first.status_code == 200 and second.status_code == 200
+    assert first.json["next_cursor"] and second.json["next_cursor"] is None
+    items = first.json["items"] + second.json["items"]
+    assert len({item["id"] for item in items}) == 3
+    order = [(item["created_at"], item["id"]) for item in items]
+    assert order == sorted(order, reverse=True)
+    bad = browsers[0].get(SESSIONS, query_string={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and "cursor" in bad.json["errors"]["query"]
+
+
+def test_an_ended_session_is_not_found_when_ended_again(app, world):
+    laptop, phone = world.as_patient_a(), world.as_patient_a()
+    phone_id = next(i["id"] for i in phone.get(SESSIONS).json["items"] if i["current"])
+    assert laptop.delete(f"{SESSIONS}/{phone_id}").status_code == 204
+
+    assert laptop.delete(f"{SESSIONS}/{phone_id}").status_code == 404
+    assert laptop.delete(f"{SESSIONS}/{'x' * 37}").status_code == 404
+
+
 def test_sign_out_everywhere_else_ends_every_other_session(app, world):
     laptop, phone, tablet = (world.as_patient_a() for _ in range(3))
 
