@@ -143,7 +143,11 @@ def app(tmp_path_factory):
     with application.app_context():
         flask_migrate.upgrade()
         db.session.remove()
-    return application
+    yield application
+    # Closed here, not left to the garbage collector (a ResourceWarning on PostgreSQL).
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def empty_tables(app) -> None:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server import create_app
-from server.services.auth_sessions import RedisSessions
+from server.data.extensions import db
+from server.services.auth_sessions import EXTENSION, RedisSessions
 from tests.conftest import TEST_CONFIG, TEST_SESSION_REDIS_URL, Browser, session_key_prefix
 from tests.stored_sessions import live_sessions
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.parametrize("each_session_store", ["redis"], indirect=T
 @pytest.fixture
 def other_instance(app, each_session_store):
     """Another app (another worker or host): the same database, the same Redis."""
-    return create_app(
+    other = create_app(
         {
             **TEST_CONFIG,
             "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -32,6 +33,10 @@ def other_instance(app, each_session_store):
             "TIDEMARK_SESSION_KEY_PREFIX": session_key_prefix(),
         }
     )
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+    other.extensions[EXTENSION].client.close()
 
 
 def same_cookie_on(app, browser: Browser) -> Browser:
