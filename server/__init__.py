@@ -15,7 +15,7 @@ from .api import errors, register_blueprints
 from .config import DEVELOPMENT_SECRET_KEY, Config, from_environment
 from .data import snapshots
 from .data.extensions import compress, csrf, db, limiter, login_manager, migrate
-from .services import failures
+from .services import auth_sessions, failures
 from .web import auth
 
 
@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(from_environment())
     app.config.update(config or {})
     _check_secret_key(app)
+    _check_session_store(app)
     if app.config["TIDEMARK_PROXY_COUNT"]:
         count = app.config["TIDEMARK_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     failures.init_app(app)
+    auth_sessions.init_app(app)
     app.config.setdefault("COMPRESS_MIMETYPES", web.COMPRESSED_MIMETYPES)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     compress.init_app(app)
@@ -94,6 +96,15 @@ def _check_secret_key(app: Flask) -> None:
             "SECRET_KEY must be set to a random value of at least 32 characters in production "
             "(for example: python -c 'import secrets; print(secrets.token_hex(32))'), "
             "or set TIDEMARK_ENV=development for local use."
+        )
+
+
+def _check_session_store(app: Flask) -> None:
+    setting = app.config.get("TIDEMARK_SESSION_STORE") or auth_sessions.DATABASE
+    if not auth_sessions.is_known_store(setting):
+        raise ConfigurationError(
+            "TIDEMARK_SESSION_STORE must be 'database' (the default) or a Redis URL "
+            "(redis://host:6379/0, rediss://... or unix://...)."
         )
 
 

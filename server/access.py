@@ -13,7 +13,6 @@ from flask_login import current_user
 from .data.extensions import db
 from .data.models import (
     ApiToken,
-    AuthSession,
     Entry,
     Flag,
     Passkey,
@@ -22,6 +21,7 @@ from .data.models import (
     User,
 )
 from .domain.errors import Forbidden, NotFound, NotSignedIn
+from .services import auth_sessions
 
 # Every id we hand out is a UUID; anything longer is unknown without asking the database.
 _ID_LENGTH = 36
@@ -144,9 +144,13 @@ def own_passkey(passkey_id: str) -> Passkey:
     return _owned(Passkey, passkey_id, signed_in_user(), "passkey")
 
 
-def own_session(session_id: str) -> AuthSession:
-    """One of the signed-in user's own sessions, or NotFound (another user's included)."""
-    return _owned(AuthSession, session_id, in_person(), "session")
+def own_session(session_id: str) -> auth_sessions.StoredSession:
+    """One of the signed-in user's own live sessions, or NotFound (another user's, and one
+    that has ended, included: in Redis an ended session is gone)."""
+    found = auth_sessions.find(in_person(), session_id)
+    if found is None:
+        raise NotFound("No such session.")
+    return found
 
 
 def clinician_in_clinic(clinician_id: str) -> User:

@@ -56,6 +56,11 @@ def from_environment() -> dict:
         # A database that does not answer is given up on (a 503), never waited on for ever.
         "TIDEMARK_DB_CONNECT_TIMEOUT": int(os.environ.get("TIDEMARK_DB_CONNECT_TIMEOUT", "5")),
         "TIDEMARK_DB_STATEMENT_TIMEOUT": int(os.environ.get("TIDEMARK_DB_STATEMENT_TIMEOUT", "30")),
+        # Where signed-in sessions live: "database" (the default: the auth_session table) or
+        # a Redis URL (redis://host:6379/0, rediss://..., unix://...), shared by every worker
+        # and instance that names it. See services/auth_sessions.py.
+        "TIDEMARK_SESSION_STORE": os.environ.get("TIDEMARK_SESSION_STORE", "").strip()
+        or "database",
     }
 
 
@@ -71,6 +76,8 @@ class Config:
     # re-issued with a later expiry; this is only the signature's outer limit.
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 31
     SESSION_REFRESH_EACH_REQUEST = False
+    # With TIDEMARK_SESSION_STORE=redis://...: every key of ours starts with this.
+    TIDEMARK_SESSION_KEY_PREFIX = "tidemark:"
     MAX_CONTENT_LENGTH = 64 * 1024
     IMPORT_MAX_CONTENT_LENGTH = 50 * 1024 * 1024
 

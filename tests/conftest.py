@@ -143,7 +143,11 @@ def app(tmp_path_factory):
     with application.app_context():
         flask_migrate.upgrade()
         db.session.remove()
-    return application
+    yield application
+    # Closed here, not left to the garbage collector (a ResourceWarning on PostgreSQL).
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def empty_tables(app) -> None:
@@ -170,6 +174,56 @@ def _clean(app):
     yield
     empty_tables(app)
     limiter.reset()
+
+
+# ---------------------------------------------------------------- session stores
+
+# The Redis the session tests use: a database number of its own, and under it a key prefix
+# per xdist worker, so that one worker's clean-up never touches another's sessions.
+TEST_SESSION_REDIS_URL = os.environ.get(
+    "TIDEMARK_TEST_SESSION_REDIS_URL", "redis://127.0.0.1:6379/15"
+)
+
+
+def session_key_prefix() -> str:
+    return f"tidemark-test-{xdist_worker() or 'main'}:"
+
+
+@pytest.fixture(scope="session")
+def redis_sessions():
+    """A Redis session store for the tests, or a skip saying why there is none."""
+    redis = pytest.importorskip("redis")
+    from server.services.auth_sessions import RedisSessions
+
+    store = RedisSessions(TEST_SESSION_REDIS_URL, session_key_prefix())
+    try:
+        store.client.ping()
+    except redis.exceptions.ConnectionError as error:
+        pytest.skip(
+            f"Redis is not reachable at {TEST_SESSION_REDIS_URL} ({error}): the Redis session "
+            "store is not tested here (CI runs Redis at 127.0.0.1:6379)"
+        )
+    return store
+
+
+@pytest.fixture(params=["database", "redis"])
+def each_session_store(request, app):
+    """Run the test once with sessions in the database, once in Redis (emptied before and
+    after): `pytestmark = pytest.mark.usefixtures("each_session_store")`."""
+    from server.services.auth_sessions import EXTENSION
+
+    if request.param == "database":
+        yield app.extensions[EXTENSION]
+        return
+    store = request.getfixturevalue("redis_sessions")
+    store.clear()
+    previous = app.extensions[EXTENSION]
+    app.extensions[EXTENSION] = store
+    try:
+        yield store
+    finally:
+        app.extensions[EXTENSION] = previous
+        store.clear()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Sessions live on the server: sign-out ends every copy of the cookie, timeouts, rotation,
-the list of one's own sessions and signing out everywhere else, and password changes."""
+the list of one's own sessions and signing out everywhere else, and password changes. Each
+test runs with sessions in the database and in Redis."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from server.data.models import AuditEvent, AuthSession
+from server.data.models import AuditEvent
 from tests.conftest import PASSWORD, Browser, TokenClient, database, entry_body
+from tests.stored_sessions import everything_stored, live_sessions, move_sessions
+
+pytestmark = pytest.mark.usefixtures("each_session_store")
 
 ME = "/api/v1/auth/me"
 LOGIN = "/api/v1/auth/login"
@@ -27,26 +31,6 @@ def copy_of(app, browser: Browser) -> Browser:
     copy.client.set_cookie(COOKIE, browser.client.get_cookie(COOKIE).value)
     copy.csrf_token = browser.csrf_token
     return copy
-
-
-def sessions_of(app, user_id: str) -> list[AuthSession]:
-    with database(app) as session:
-        return list(
-            session.scalars(
-                select(AuthSession)
-                .where(AuthSession.user_id == user_id)
-                .order_by(AuthSession.created_at, AuthSession.id)
-            )
-        )
-
-
-def move_session(app, user_id: str, **times: timedelta) -> None:
-    """Move the user's stored session times into the past by the given amounts."""
-    with database(app) as session:
-        for row in session.scalars(select(AuthSession).where(AuthSession.user_id == user_id)):
-            for column, delta in times.items():
-                setattr(row, column, getattr(row, column) - delta)
-        session.commit()
 
 
 # ---------------------------------------------------------------- sign-out
@@ -78,9 +62,10 @@ def test_the_server_stores_only_a_hash_of_the_cookies_random_session_id(app, wor
     value = browser.client.get_cookie(COOKIE).value
     secret = app.session_interface.get_signing_serializer(app).loads(value)["sid"]
 
-    (row,) = sessions_of(app, world.clinician_x.id)
+    (row,) = live_sessions(app, world.clinician_x.id)
     assert len(secret) >= 40
     assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in everything_stored(app)
 
 
 # ---------------------------------------------------------------- rotation
@@ -89,15 +74,14 @@ def test_the_server_stores_only_a_hash_of_the_cookies_random_session_id(app, wor
 def test_each_sign_in_starts_a_new_session_and_the_previous_id_stops_working(app, world):
     browser = world.as_clinician_x()
     before = copy_of(app, browser)
+    (first,) = live_sessions(app, world.clinician_x.id)
 
     assert browser.login(world.clinician_x.email).status_code == 200
 
     assert browser.get(ME).status_code == 200
     assert before.get(ME).status_code == 401
-    rows = sessions_of(app, world.clinician_x.id)
-    assert len(rows) == 2
-    assert [row.ended_at is None for row in rows].count(True) == 1
-    assert rows[0].secret_hash != rows[1].secret_hash
+    (second,) = live_sessions(app, world.clinician_x.id)
+    assert (second.id, second.secret_hash) != (first.id, first.secret_hash)
 
 
 def test_signing_in_as_someone_else_ends_the_previous_session(app, world):
@@ -124,7 +108,7 @@ def test_the_cookie_expires_with_its_server_session_and_not_later(app, world):
     expires = next(p for p in cookie.split(";") if p.strip().lower().startswith("expires="))
     cookie_expiry = datetime.strptime(expires.split("=", 1)[1].strip(), "%a, %d %b %Y %H:%M:%S GMT")
 
-    (row,) = sessions_of(app, world.clinician_x.id)
+    (row,) = live_sessions(app, world.clinician_x.id)
     assert cookie_expiry.replace(tzinfo=UTC) == row.expires_at
 
 
@@ -134,8 +118,8 @@ def test_the_cookie_expires_with_its_server_session_and_not_later(app, world):
 def test_a_clinician_session_lasts_twelve_hours_and_a_patients_thirty_days(app, world):
     world.as_clinician_x(), world.as_patient_a()
 
-    (clinician,) = sessions_of(app, world.clinician_x.id)
-    (patient,) = sessions_of(app, world.account_of(world.patient_a).id)
+    (clinician,) = live_sessions(app, world.clinician_x.id)
+    (patient,) = live_sessions(app, world.account_of(world.patient_a).id)
     assert clinician.expires_at - clinician.created_at == timedelta(hours=12)
     assert patient.expires_at - patient.created_at == timedelta(days=30)
 
@@ -145,7 +129,7 @@ def test_a_session_past_its_absolute_expiry_is_refused_however_busy(app, world, 
     user = world.clinician_x if who == "clinician" else world.account_of(world.patient_a)
     browser = world.browser(user)
 
-    move_session(app, user.id, expires_at=timedelta(days=31))
+    move_sessions(app, user.id, expires_at=timedelta(days=31))
 
     assert browser.get(ME).status_code == 401
 
@@ -153,18 +137,18 @@ def test_a_session_past_its_absolute_expiry_is_refused_however_busy(app, world, 
 def test_a_clinician_idle_for_more_than_thirty_minutes_is_signed_out(app, world):
     browser = world.as_clinician_x()
 
-    move_session(app, world.clinician_x.id, last_seen_at=timedelta(minutes=31))
+    move_sessions(app, world.clinician_x.id, last_seen_at=timedelta(minutes=31))
 
     assert browser.get(ME).status_code == 401
     # and the session stays ended: it does not come back
-    move_session(app, world.clinician_x.id, last_seen_at=-timedelta(minutes=31))
+    move_sessions(app, world.clinician_x.id, last_seen_at=-timedelta(minutes=31))
     assert browser.get(ME).status_code == 401
 
 
 def test_a_clinician_active_within_thirty_minutes_stays_signed_in(app, world):
     browser = world.as_clinician_x()
 
-    move_session(app, world.clinician_x.id, last_seen_at=timedelta(minutes=29))
+    move_sessions(app, world.clinician_x.id, last_seen_at=timedelta(minutes=29))
 
     assert browser.get(ME).status_code == 200
 
@@ -172,7 +156,7 @@ def test_a_clinician_active_within_thirty_minutes_stays_signed_in(app, world):
 def test_a_patient_has_no_idle_timeout(app, world):
     browser = world.as_patient_a()
 
-    move_session(app, world.account_of(world.patient_a).id, last_seen_at=timedelta(days=20))
+    move_sessions(app, world.account_of(world.patient_a).id, last_seen_at=timedelta(days=20))
 
     assert browser.get(ME).status_code == 200
 
@@ -181,21 +165,21 @@ def test_the_idle_timeout_is_configurable(app, world, monkeypatch):
     monkeypatch.setitem(app.config, "TIDEMARK_CLINICIAN_IDLE_MINUTES", 5)
     browser = world.as_clinician_x()
 
-    move_session(app, world.clinician_x.id, last_seen_at=timedelta(minutes=6))
+    move_sessions(app, world.clinician_x.id, last_seen_at=timedelta(minutes=6))
 
     assert browser.get(ME).status_code == 401
 
 
 def test_last_seen_is_written_at_most_once_a_minute(app, world):
     browser = world.as_clinician_x()
-    move_session(app, world.clinician_x.id, last_seen_at=timedelta(seconds=20))
-    (before,) = sessions_of(app, world.clinician_x.id)
+    move_sessions(app, world.clinician_x.id, last_seen_at=timedelta(seconds=20))
+    (before,) = live_sessions(app, world.clinician_x.id)
 
     browser.get(ME)
-    (unchanged,) = sessions_of(app, world.clinician_x.id)
-    move_session(app, world.clinician_x.id, last_seen_at=timedelta(minutes=2))
+    (unchanged,) = live_sessions(app, world.clinician_x.id)
+    move_sessions(app, world.clinician_x.id, last_seen_at=timedelta(minutes=2))
     browser.get(ME)
-    (seen,) = sessions_of(app, world.clinician_x.id)
+    (seen,) = live_sessions(app, world.clinician_x.id)
 
     assert unchanged.last_seen_at == before.last_seen_at
     assert seen.last_seen_at > unchanged.last_seen_at - timedelta(minutes=2)
@@ -225,6 +209,33 @@ def test_the_list_shows_my_live_sessions_and_marks_this_one(app, world):
     assert phone_item["user_agent"].startswith("Phone browser ")
     assert len(phone_item["user_agent"]) == 200
     assert listed.json["next_cursor"] is None
+
+
+def test_the_list_comes_in_pages_newest_first_with_a_cursor(app, world):
+    browsers = [world.as_patient_a() for _ in range(3)]
+
+    first = browsers[0].get(SESSIONS, query_string={"limit": 2})
+    second = browsers[0].get(
+        SESSIONS, query_string={"limit": 2, "cursor": first.json["next_cursor"]}
+    )
+
+    assert first.status_code == 200 and second.status_code == 200
+    assert first.json["next_cursor"] and second.json["next_cursor"] is None
+    items = first.json["items"] + second.json["items"]
+    assert len({item["id"] for item in items}) == 3
+    order = [(item["created_at"], item["id"]) for item in items]
+    assert order == sorted(order, reverse=True)
+    bad = browsers[0].get(SESSIONS, query_string={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and "cursor" in bad.json["errors"]["query"]
+
+
+def test_an_ended_session_is_not_found_when_ended_again(app, world):
+    laptop, phone = world.as_patient_a(), world.as_patient_a()
+    phone_id = next(i["id"] for i in phone.get(SESSIONS).json["items"] if i["current"])
+    assert laptop.delete(f"{SESSIONS}/{phone_id}").status_code == 204
+
+    assert laptop.delete(f"{SESSIONS}/{phone_id}").status_code == 404
+    assert laptop.delete(f"{SESSIONS}/{'x' * 37}").status_code == 404
 
 
 def test_sign_out_everywhere_else_ends_every_other_session(app, world):
@@ -378,6 +389,4 @@ def test_no_stored_session_survives_sign_out_unended(app, world):
     browser = world.as_patient_a()
     browser.post(LOGOUT)
 
-    with database(app) as session:
-        live = session.scalars(select(AuthSession).where(AuthSession.ended_at.is_(None))).all()
-    assert live == []
+    assert live_sessions(app) == []

@@ -99,3 +99,26 @@ def test_the_development_server_refuses_to_serve_in_production_without_a_secret_
     served = _flask(tmp_path, "run", "--port", "5999", timeout=60)
     assert served.returncode != 0
     assert "SECRET_KEY" in served.stderr
+
+
+def test_sessions_live_in_the_database_unless_a_redis_url_is_configured(monkeypatch):
+    from server.services.auth_sessions import EXTENSION, DatabaseSessions, RedisSessions
+
+    monkeypatch.setenv("TIDEMARK_ENV", "development")
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.delenv("TIDEMARK_SESSION_STORE", raising=False)
+    assert isinstance(create_app().extensions[EXTENSION], DatabaseSessions)
+
+    monkeypatch.setenv("TIDEMARK_SESSION_STORE", "redis://127.0.0.1:6379/15")
+    app = create_app()
+    assert app.config["TIDEMARK_SESSION_STORE"] == "redis://127.0.0.1:6379/15"
+    assert isinstance(app.extensions[EXTENSION], RedisSessions)
+
+
+@pytest.mark.parametrize("setting", ["memcached://host", "redis", "Database"])
+def test_an_unknown_session_store_refuses_to_start(monkeypatch, setting):
+    monkeypatch.setenv("TIDEMARK_ENV", "development")
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("TIDEMARK_SESSION_STORE", setting)
+    with pytest.raises(ConfigurationError, match="TIDEMARK_SESSION_STORE"):
+        create_app()

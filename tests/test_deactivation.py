@@ -3,10 +3,13 @@ again lets its owner sign in afresh and brings none of them back."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from server.data.models import AuditEvent
 from tests.conftest import Browser, TokenClient, database, make_patient
+
+pytestmark = pytest.mark.usefixtures("each_session_store")
 
 PATIENTS = "/api/v1/patients"
 CLINICIANS = "/api/v1/clinicians"

@@ -167,6 +167,7 @@ def test_a_bearer_token_cannot_manage_passkeys(world):
 # ---------------------------------------------------------------- signing in
 
 
+@pytest.mark.usefixtures("each_session_store")
 def test_a_patient_signs_in_with_their_passkey_and_no_password(app, world, alice):
     _, authenticator = alice
     browser = Browser(app)
@@ -184,6 +185,7 @@ def test_a_patient_signs_in_with_their_passkey_and_no_password(app, world, alice
         assert session.scalar(select(Passkey.last_used_at)) is not None
 
 
+@pytest.mark.usefixtures("each_session_store")
 def test_a_clinician_signs_in_with_a_passkey(app, world):
     _, authenticator = register_passkey(world.as_clinician_x())
 
@@ -298,6 +300,7 @@ def test_a_sign_count_that_goes_back_is_refused_as_a_possible_clone(app, alice):
     assert passkey_login(Browser(app), authenticator, sign_count=6).status_code == 200
 
 
+@pytest.mark.usefixtures("each_session_store")
 def test_the_passkey_of_a_deactivated_clinician_does_not_sign_in(app, world):
     _, authenticator = register_passkey(world.as_clinician_x())
     world.as_admin_x().post(f"/api/v1/clinicians/{world.clinician_x.id}/deactivate")

@@ -11,6 +11,8 @@ from sqlalchemy import select, update
 from server.data.models import AuditEvent, EnrollmentCode
 from tests.conftest import Browser, TokenClient, database
 
+pytestmark = pytest.mark.usefixtures("each_session_store")
+
 PATIENTS = "/api/v1/patients"
 CLINICIANS = "/api/v1/clinicians"
 RESET = "/api/v1/auth/reset"

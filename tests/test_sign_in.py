@@ -6,6 +6,8 @@ from server.data.extensions import db
 from server.data.models import Patient, User
 from tests.conftest import PASSWORD, READY_CRISIS, Browser, database
 
+pytestmark = pytest.mark.usefixtures("each_session_store")
+
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
 LOGOUT = "/api/v1/auth/logout"

@@ -173,10 +173,10 @@ def start_session(user: User) -> dict:
 def _bind(started: auth_sessions.NewSession) -> None:
     """Point this browser's cookie at a session row, expiring with it."""
     session[SESSION_SECRET] = started.secret
-    session[SESSION_EXPIRES] = int(started.row.expires_at.timestamp())
+    session[SESSION_EXPIRES] = int(started.session.expires_at.timestamp())
     session.permanent = True
     g.auth_via = "session"
-    g.auth_session_id = started.row.id
+    g.auth_session_id = started.session.id
 
 
 def current_session_id() -> str | None:
@@ -230,10 +230,10 @@ def end_other_sessions(user: User) -> int:
     return ended
 
 
-def end_session(user: User, row) -> None:
+def end_session(user: User, ended: auth_sessions.StoredSession) -> None:
     """End one of the user's own sessions (committed)."""
-    auth_sessions.end(row)
-    audit.record("auth.sessions_end", actor=user, detail={"session_id": row.id})
+    auth_sessions.end(user, ended.id)
+    audit.record("auth.sessions_end", actor=user, detail={"session_id": ended.id})
     db.session.commit()
 
 

@@ -63,6 +63,30 @@ def page(
     return {"items": rows, "next_cursor": next_cursor}
 
 
+def page_of_list(
+    items: list,
+    time_attribute: str,
+    id_attribute: str,
+    limit: int,
+    cursor: str | None,
+    newest_first: bool = False,
+) -> dict:
+    """`page` for items already in hand (not rows of a query): the same order and cursors."""
+
+    def key(item) -> tuple:
+        return (getattr(item, time_attribute), getattr(item, id_attribute))
+
+    rows = sorted(items, key=key, reverse=newest_first)
+    if cursor:
+        at = _decode(cursor)
+        rows = [row for row in rows if (key(row) < at if newest_first else key(row) > at)]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _encode(list(key(rows[-1])))
+    return {"items": rows, "next_cursor": next_cursor}
+
+
 def offset_cursor(offset: int) -> str:
     """A cursor for lists sorted in Python (the panel): an opaque position."""
     return _encode(["offset", offset])

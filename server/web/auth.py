@@ -42,12 +42,15 @@ def load_user_from_session(user_id: str) -> User | None:
     """The user of the live server-side session the cookie names: the row decides."""
     if request.headers.get("Authorization"):
         return None  # an Authorization header always decides, never a cookie beside it
-    row = auth_sessions.live(session.get(SESSION_SECRET))
-    if row is None or row.user_id != user_id or not row.user.active:
+    live = auth_sessions.live(session.get(SESSION_SECRET))
+    if live is None or live.user_id != user_id:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
         return None
     g.auth_via = "session"
-    g.auth_session_id = row.id
-    return row.user
+    g.auth_session_id = live.id
+    return user
 
 
 @login_manager.request_loader
