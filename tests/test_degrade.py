@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -258,3 +259,31 @@ def test_an_entry_sent_while_the_database_never_answers_is_refused_not_lost(sile
     )
     assert response.status_code == 503
     assert "nothing was saved" in response.json["message"]
+
+
+def test_a_redis_session_store_that_never_answers_gives_503s_and_readyz_says_so(
+    app, silent_database
+):
+    """The same silent listener, named as the Redis session store."""
+    quick = create_app(
+        {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "TIDEMARK_SESSION_STORE": f"redis://127.0.0.1:{silent_database.port}/0",
+        }
+    )
+    from server.services.accounts import SESSION_EXPIRES, SESSION_SECRET
+
+    client = quick.test_client()
+    with client.session_transaction() as cookie:  # a browser's signed-in session cookie
+        cookie["_user_id"] = "a-user-id"  # Flask-Login asks the store only with one
+        cookie[SESSION_SECRET] = secrets.token_urlsafe(32)
+        cookie[SESSION_EXPIRES] = int(time.time()) + 3600
+
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 503
+    response = client.get("/api/v1/auth/me")
+    assert response.status_code == 503
+    assert response.json["code"] == 503
+    with quick.app_context():
+        db.engine.dispose()

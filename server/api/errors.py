@@ -82,6 +82,10 @@ def database_unavailable(error: Exception) -> bool:
     as opposed to a fault of ours in a query, which stays a 500."""
     if isinstance(error, sql.TimeoutError):  # no pooled connection came free in time
         return True
+    if type(error).__module__.startswith("redis"):  # the session store, when it is Redis
+        import redis
+
+        return isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
     if not isinstance(error, sql.DBAPIError):
         return False
     if error.connection_invalidated:

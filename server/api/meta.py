@@ -18,6 +18,7 @@ InstrumentList = envelope(InstrumentOut, "InstrumentList")
 
 def _ready() -> dict:
     health.check_database()
+    health.check_session_store()
     return {"status": "ok"}
 
 

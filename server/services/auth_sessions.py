@@ -259,7 +259,11 @@ class RedisSessions:
     def __init__(self, url: str, prefix: str = "tidemark:"):
         import redis
 
-        self.client = redis.Redis.from_url(url, decode_responses=True)
+        # Bounded waits: a Redis that stops answering costs a request seconds and a 503
+        # (api/errors.py), never a worker.
+        self.client = redis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=3, socket_timeout=3
+        )
         self.prefix = prefix
         self._start = self.client.register_script(_START)
         self._seen = self.client.register_script(_SEEN)
