@@ -274,3 +274,13 @@ def test_home_asks_how_the_session_went_only_once_reported(world, page, hours_si
     expect(page.get_by_role("heading", name="How was your session?")).to_have_count(0)
     [report] = session_of(world, session)["reports"]
     assert report["note"] is None
+
+
+def test_a_link_to_the_rating_as_a_questionnaire_opens_the_quick_rating(world, page):
+    sign_in(page, ALICE, "Hello, Alice A")
+
+    page.goto("/#/checkin?instrument=mood_now&context=post_session")
+
+    expect(page.get_by_role("heading", name="Quick rating")).to_be_visible()
+    expect(page.get_by_text("After your session")).to_be_visible()
+    expect(page.locator("label.rating-option")).to_have_count(11)
