@@ -13,6 +13,8 @@ const ROUTES = {
   reset: () => import('./views/reset.js'),
   account: () => import('./views/account.js'),
   checkin: () => import('./views/checkin.js'),
+  rating: () => import('./views/rating.js'),
+  report: () => import('./views/report.js'),
   history: () => import('./views/history.js'),
   data: () => import('./views/data.js'),
   help: () => import('./views/help.js'),
@@ -23,7 +25,7 @@ const ROUTES = {
   passkeys: () => import('./views/passkeys.js'),
 };
 const PUBLIC = new Set(['signin', 'enroll', 'reset']);
-const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data', 'help', 'account', 'passkeys']);
+const PATIENT_VIEWS = new Set(['', 'checkin', 'rating', 'report', 'history', 'data', 'help', 'account', 'passkeys']);
 const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin', 'passkeys']);
 
 // A code from a link (`/#code=…` to enroll, `/#reset=…` to set a new password) travels in the

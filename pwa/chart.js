@@ -138,3 +138,73 @@ export function chart({ title, points, sessions = [], treatments = [], lines = [
   }
   return h('figure', { class: 'chart-box' }, svg, caption);
 }
+
+/**
+ * Before → after pairs, one per session, oldest first (a quick rating: no bands, no reference
+ * lines). pairs: [{label (under the pair), pre, post (numbers or null), text (read out)}].
+ * One tab stop; the arrow keys move from pair to pair, each read out.
+ */
+export function pairChart({ title, pairs, max, empty = 'Nothing rated yet.' }) {
+  const shown = pairs.slice(-12); // the latest twelve sessions fit a phone's width
+  const slot = (WIDTH - PAD.left - PAD.right) / Math.max(shown.length, 1);
+  const y = (v) => PAD.top + (1 - v / max) * (HEIGHT - PAD.top - PAD.bottom);
+  const caption = h('p', { class: 'chart-caption', 'aria-live': 'polite' },
+    shown.length ? 'Use the arrow keys to read each session.' : empty);
+  const svg = h('svg:svg', {
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
+    class: 'chart pairs',
+    role: 'application',
+    tabindex: '0',
+    'aria-roledescription': 'chart',
+    'aria-label': `${title}. ${shown.length} sessions, before and after. Use the left and right arrow keys to read each one.`,
+  });
+  for (const tick of [0, Math.round(max / 2), max]) {
+    svg.append(
+      h('svg:line', { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(tick), y2: y(tick), class: 'grid' }),
+      h('svg:text', { x: PAD.left - 6, y: y(tick) + 4, class: 'axis', 'text-anchor': 'end' }, String(tick)),
+    );
+  }
+  const stops = [];
+  for (const [index, pair] of shown.entries()) {
+    const middle = PAD.left + slot * (index + 0.5);
+    const before = middle - Math.min(slot * 0.22, 14);
+    const after = middle + Math.min(slot * 0.22, 14);
+    const group = h('svg:g', { class: 'pair' }, h('svg:title', {}, pair.text));
+    if (pair.pre !== null && pair.post !== null) {
+      group.append(h('svg:line', { x1: before, x2: after, y1: y(pair.pre), y2: y(pair.post), class: 'pair-line' }));
+    }
+    // Each value written beside its dot, so the pair reads without a legend.
+    const value = (v, cx, anchor) => h('svg:text', {
+      x: cx + (anchor === 'end' ? -7 : 7), y: y(v) + 4, class: 'axis value', 'text-anchor': anchor,
+    }, String(v));
+    if (pair.pre !== null) {
+      group.append(h('svg:circle', { cx: before, cy: y(pair.pre), r: 4.5, class: 'pre' }), value(pair.pre, before, 'end'));
+    }
+    if (pair.post !== null) {
+      group.append(h('svg:circle', { cx: after, cy: y(pair.post), r: 4.5, class: 'post' }), value(pair.post, after, 'start'));
+    }
+    if (shown.length <= 6 || index === 0 || index === shown.length - 1) {
+      group.append(h('svg:text', { x: middle, y: HEIGHT - 6, class: 'axis', 'text-anchor': 'middle' }, pair.label));
+    }
+    svg.append(group);
+    stops.push({ el: group, text: pair.text });
+  }
+  let current = -1;
+  const focusStop = (index) => {
+    if (!stops.length) return;
+    if (current >= 0) stops[current].el.classList.remove('current');
+    current = Math.max(0, Math.min(stops.length - 1, index));
+    stops[current].el.classList.add('current');
+    caption.textContent = stops[current].text;
+  };
+  svg.addEventListener('keydown', (event) => {
+    const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: stops.length - 1 };
+    if (event.key in moves) {
+      event.preventDefault();
+      focusStop(current < 0 && event.key === 'ArrowRight' ? 0 : moves[event.key]);
+    }
+  });
+  svg.addEventListener('focus', () => { if (current < 0) focusStop(stops.length - 1); });
+  for (const [index, stop] of stops.entries()) stop.el.addEventListener('mouseenter', () => focusStop(index));
+  return h('figure', { class: 'chart-box' }, svg, caption);
+}

@@ -88,3 +88,25 @@ export function durationWords(hours) {
   if (hours < 48) return plural(Math.floor(hours), 'hour', 'hours');
   return plural(Math.floor(hours / 24), 'day', 'days');
 }
+
+/** A quick rating's sessions as before → after pairs (the summary's `sessions`, oldest first):
+ * the sessions rated before or after, each named and read out in words. */
+export function ratingPairs(summary, treatments) {
+  return ((summary && summary.sessions) || [])
+    .filter((pair) => pair.pre || pair.post.length)
+    .map((pair) => {
+      const pre = pair.pre ? pair.pre.total : null;
+      const post = pair.post.length ? pair.post[0].total : null;
+      const words = [
+        `before ${pre === null ? 'not rated' : pre}`,
+        `after ${post === null ? 'not rated' : post}`,
+      ].join(', ');
+      return {
+        session: pair.session,
+        label: new Date(pair.session.started_at).toLocaleDateString(undefined, { day: 'numeric', month: 'short' }),
+        pre,
+        post,
+        text: `${sessionLabel(pair.session, treatments)}: ${words}`,
+      };
+    });
+}

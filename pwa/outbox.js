@@ -1,7 +1,8 @@
-// The outbox: what the patient sends is stored on the phone first, then sent. Two kinds: a
-// finished check-in ("entry") and a safety signal ("signal": a positive safety answer, sent the
-// moment it is given, before the check-in is finished). Items queued before signals existed
-// have no kind: they are entries.
+// The outbox: what the patient sends is stored on the phone first, then sent. Three kinds: a
+// finished check-in ("entry", a quick rating too), a safety signal ("signal": a positive safety
+// answer, sent the moment it is given, before the check-in is finished) and an after-session
+// report ("report", sent to its session). Items queued before signals existed have no kind:
+// they are entries.
 // Sent again on load, on `online`, on `visibilitychange` and after each new item. A network
 // failure or a 5xx keeps it queued; a 4xx is shown to the patient. The server's idempotency
 // (same id, same body → 200) makes every resend safe.
@@ -23,9 +24,13 @@ function changed(detail = {}) {
 }
 
 const KINDS = {
-  entry: { path: (patientId) => `/patients/${patientId}/entries`, keepalive: false },
+  entry: { path: (item) => `/patients/${item.patientId}/entries`, keepalive: false },
   // The clinic must hear of it even if the patient closes the app while it is on its way.
-  signal: { path: (patientId) => `/patients/${patientId}/safety-signals`, keepalive: true },
+  signal: { path: (item) => `/patients/${item.patientId}/safety-signals`, keepalive: true },
+  report: {
+    path: (item) => `/patients/${item.patientId}/sessions/${encodeURIComponent(item.sessionId)}/report`,
+    keepalive: false,
+  },
 };
 
 /** This patient's queued and failed items, each with its `kind`: signals first, then oldest first. */
@@ -43,11 +48,14 @@ export async function discardAll(patientId) {
   changed();
 }
 
-/** Queue a finished check-in (or, with kind 'signal', a safety signal) of this patient (only
- * they will ever send it). */
-export async function enqueue(body, patientId, kind = 'entry') {
+/** Queue a finished check-in (or, with kind 'signal', a safety signal; with kind 'report', an
+ * after-session report, whose `sessionId` goes in `extra`) of this patient (only they will
+ * ever send it). */
+export async function enqueue(body, patientId, kind = 'entry', extra = {}) {
   if (!(kind in KINDS)) throw new Error(`Unknown outbox kind: ${kind}`);
+  if (kind === 'report' && !extra.sessionId) throw new Error('A report needs its session');
   await store.put('outbox', {
+    ...extra,
     id: body.id,
     kind,
     patientId,
@@ -70,7 +78,7 @@ let againFor = null;
 
 /**
  * Send this patient's queued items; resolves to {sent (entries), signals (the signals sent),
- * queued, failed, needsSignIn, offline}.
+ * reports (the after-session reports sent), queued, failed, needsSignIn, offline}.
  * A pass under way may have read the queue before this call, or be failing on a network
  * that has since come back (`online`), so a call during a pass gets one more pass after it.
  */
@@ -93,19 +101,21 @@ export function flush(patientId) {
 }
 
 async function send(patientId) {
-  const result = { sent: [], signals: [], needsSignIn: false, offline: false };
+  const result = { sent: [], signals: [], reports: [], needsSignIn: false, offline: false };
   for (const item of await items(patientId)) {
     if (item.state !== 'queued') continue;
     const kind = KINDS[item.kind];
     if (!kind) continue; // queued by a newer version of the app: left for it
     try {
       // The patient named, not "me": a session of someone else gets 404, never their data.
-      const answer = await api(kind.path(item.patientId), {
+      const answer = await api(kind.path(item), {
         method: 'POST', body: item.body, keepalive: kind.keepalive,
       });
       await store.remove('outbox', item.id);
       if (item.kind === 'signal') {
         result.signals.push(item.body);
+      } else if (item.kind === 'report') {
+        result.reports.push(answer);
       } else {
         await remember(answer);
         result.sent.push(answer);
@@ -124,7 +134,7 @@ async function send(patientId) {
     }
   }
   const left = await items(patientId);
-  changed({ sent: result.sent.length, signals: result.signals.length });
+  changed({ sent: result.sent.length, signals: result.signals.length, reports: result.reports.length });
   return {
     ...result,
     queued: left.filter((i) => i.state === 'queued').length,

@@ -155,7 +155,8 @@ export async function flushOutbox() {
     if (!state.user || !hasCsrf()) return null;
   }
   const result = await outbox.flush(state.user.patient_id);
-  if (result.sent.length) announce(`${result.sent.length} saved check-in${result.sent.length > 1 ? 's' : ''} sent.`);
+  const sent = result.sent.length + result.reports.length;
+  if (sent) announce(`${sent} saved check-in${sent > 1 ? 's' : ''} sent.`);
   if (result.needsSignIn && navigator.onLine) {
     // The session ended while check-ins waited: they stay queued for after sign-in.
     const still = await api('/auth/me').catch((error) => error);

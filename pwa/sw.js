@@ -23,6 +23,8 @@ const SHELL = [
   '/views/signin.js',
   '/views/enroll.js',
   '/views/checkin.js',
+  '/views/rating.js',
+  '/views/report.js',
   '/views/history.js',
   '/views/data.js',
   '/views/help.js',

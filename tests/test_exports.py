@@ -217,7 +217,7 @@ def test_the_document_carries_the_instrument_definitions_with_items_options_and_
     document = document_of(world.as_patient_a())
 
     instruments = {instrument["id"]: instrument for instrument in document["instruments"]}
-    assert set(instruments) == {"phq9", "gad7", "madrs"}
+    assert set(instruments) == {"phq9", "gad7", "madrs", "mood_now"}
     phq9 = instruments["phq9"]
     assert phq9["version"]
     assert [item["loinc"] for item in phq9["items"]] == PHQ9_ITEM_CODES

@@ -27,7 +27,7 @@ EXPORT = "/api/v1/export"
 KIB = 1024
 MIB = 1024 * KIB
 ITEM_9_ONLY = [0, 0, 0, 0, 0, 0, 0, 0, 1]
-ZERO_COUNTS = {"patients": 0, "entries": 0, "sessions": 0, "flags": 0}
+ZERO_COUNTS = {"patients": 0, "entries": 0, "sessions": 0, "flags": 0, "reports": 0}
 
 
 def hours_ago(hours: float) -> str:
@@ -200,7 +200,13 @@ def test_an_export_imported_into_an_empty_database_answers_the_counts_created(re
     response = restored["response"]
 
     assert response.status_code == 200, response.json
-    assert response.json == {"patients": 2, "entries": 8, "sessions": 2, "flags": 2}
+    assert response.json == {
+        "patients": 2,
+        "entries": 8,
+        "sessions": 2,
+        "flags": 2,
+        "reports": 0,
+    }
 
 
 def test_exporting_the_imported_clinic_again_gives_the_same_document(restored):
@@ -325,7 +331,13 @@ def test_a_document_under_new_ids_is_imported_in_full(app, world, fresh_document
     response = admin.post(IMPORT, json=fresh_document)
 
     assert response.status_code == 200, response.json
-    assert response.json == {"patients": 2, "entries": 6, "sessions": 2, "flags": 2}
+    assert response.json == {
+        "patients": 2,
+        "entries": 6,
+        "sessions": 2,
+        "flags": 2,
+        "reports": 0,
+    }
     after = row_counts(app)
     assert after["patient"] == before["patient"] + 2
     assert after["entry"] == before["entry"] + 6

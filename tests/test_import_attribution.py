@@ -163,7 +163,13 @@ def test_re_importing_the_clinics_own_export_still_changes_nothing(app, world):
     response = world.as_admin_x().post(IMPORT, json=exported)
 
     assert response.status_code == 200, response.json
-    assert response.json == {"patients": 0, "entries": 0, "sessions": 0, "flags": 0}
+    assert response.json == {
+        "patients": 0,
+        "entries": 0,
+        "sessions": 0,
+        "flags": 0,
+        "reports": 0,
+    }
 
 
 def test_the_imports_audit_record_lists_the_imported_patient_ids(app, world, document):

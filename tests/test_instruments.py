@@ -369,7 +369,12 @@ def by_id(listed):
 def test_the_instrument_list_needs_no_sign_in_and_has_the_list_envelope(listed):
     assert set(listed) == {"items", "next_cursor"}
     assert listed["next_cursor"] is None
-    assert sorted(instrument["id"] for instrument in listed["items"]) == ["gad7", "madrs", "phq9"]
+    assert sorted(instrument["id"] for instrument in listed["items"]) == [
+        "gad7",
+        "madrs",
+        "mood_now",
+        "phq9",
+    ]
 
 
 def test_one_instrument_can_be_read_by_its_id(app, by_id):

@@ -51,6 +51,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/patients/{pid}/sessions"),
     ("get", "/api/v1/patients/{pid}/sessions/{sid}"),
     ("patch", "/api/v1/patients/{pid}/sessions/{sid}"),
+    ("post", "/api/v1/patients/{pid}/sessions/{sid}/report"),
     ("get", "/api/v1/patients/{pid}/summary"),
     ("put", "/api/v1/patients/{pid}/baseline/{instrument_id}"),
     ("delete", "/api/v1/patients/{pid}/baseline/{instrument_id}"),

@@ -15,6 +15,7 @@ from tests.conftest import database, entry_body
 UTC_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SESSION_FIELDS = {
     "id",
+    "reports",
     "patient_id",
     "started_at",
     "treatment",

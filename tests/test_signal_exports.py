@@ -187,7 +187,13 @@ def test_importing_the_same_document_twice_changes_nothing(app, world, flags_of_
     response = admin.post(IMPORT, json=exported)
 
     assert response.status_code == 200
-    assert response.json == {"patients": 0, "entries": 0, "sessions": 0, "flags": 0}
+    assert response.json == {
+        "patients": 0,
+        "entries": 0,
+        "sessions": 0,
+        "flags": 0,
+        "reports": 0,
+    }
     assert counts(app) == (3, 2)
 
 

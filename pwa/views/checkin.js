@@ -23,6 +23,10 @@ export async function render(main, params) {
     go('#/');
     return;
   }
+  if (instrument.kind === 'quick_rating') { // one screen of its own, never "a score"
+    go(`#/rating${params.get('context') ? `?context=${params.get('context')}` : ''}`);
+    return;
+  }
   // One draft per patient and questionnaire: never continued by someone else on this phone.
   const key = `tidemark-draft-${state.user.patient_id}-${instrument.id}`;
   const saved = JSON.parse(sessionStorage.getItem(key) || 'null');

@@ -11,9 +11,11 @@ export async function render(main) {
   const unsent = waiting.length;
   // A safety answer sent ahead of its check-in is not a check-in: say what it is.
   const checkIns = waiting.filter((i) => i.kind === 'entry').length;
-  const safetyAnswers = unsent - checkIns;
+  const reports = waiting.filter((i) => i.kind === 'report').length;
+  const safetyAnswers = unsent - checkIns - reports;
   const unsentWords = [
     checkIns ? plural(checkIns, 'check-in', 'check-ins') : null,
+    reports ? plural(reports, 'after-session report', 'after-session reports') : null,
     safetyAnswers ? plural(safetyAnswers, 'answer to a safety question', 'answers to safety questions') : null,
   ].filter(Boolean).join(' and ');
   const signOutArea = h('div', { class: 'stack' });

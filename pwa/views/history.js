@@ -1,5 +1,7 @@
-import { chart, outcomeLines } from '../chart.js';
-import { bandOf, bandWords, day, scoreText, sessionLabel } from '../format.js';
+import { chart, outcomeLines, pairChart } from '../chart.js';
+import {
+  bandOf, bandWords, day, ratingPairs, scoreText, sessionLabel,
+} from '../format.js';
 import { cachedGet, instruments, state, vocabularies } from '../session.js';
 import { focusHeading, h, show } from '../ui.js';
 
@@ -18,6 +20,18 @@ export async function render(main, params) {
   ]);
   document.title = `History · ${instrument.name} · Tidemark`;
   const data = summary.data;
+  if (instrument.kind === 'quick_rating') {
+    show(main,
+      h('h1', {}, 'Your history'),
+      summary.fromCache ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
+      h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
+        scales.map((s) => h('a', {
+          class: 'button toggle', href: `#/history?instrument=${s.id}`, 'aria-current': s.id === instrument.id ? 'true' : null,
+        }, s.name))),
+      quickRatings(instrument, data, words.treatments, asTable));
+    focusHeading(main);
+    return;
+  }
   const link = (changes) => {
     const next = new URLSearchParams({ instrument: instrument.id, by: scale, view: asTable ? 'table' : 'chart', ...changes });
     return `#/history?${next}`;
@@ -59,6 +73,35 @@ export async function render(main, params) {
     recentList(instrument, (recent.data && recent.data.items) || []),
   );
   focusHeading(main);
+}
+
+/** Quick ratings as before → after pairs per session: no bands, no response line. */
+function quickRatings(instrument, summary, treatments, asTable) {
+  const pairs = ratingPairs(summary, treatments);
+  const toggle = h('nav', { class: 'toggles', 'aria-label': 'View' },
+    h('a', { class: 'button toggle', href: `#/history?instrument=${instrument.id}${asTable ? '' : '&view=table'}` },
+      asTable ? 'Show chart' : 'Show table'));
+  const low = instrument.options[0];
+  const high = instrument.options[instrument.options.length - 1];
+  const intro = h('p', {}, `“${instrument.items[0].text}” From ${low.value} “${low.label}” to ${high.value} “${high.label}”. Each session shows your quick rating before it and a few hours after: lower after means you felt less low.`);
+  if (!pairs.length) {
+    return [intro, h('p', {}, 'No quick ratings around a session yet. Home offers one before your next session and again a few hours after it.')];
+  }
+  const view = asTable
+    ? h('table', {},
+      h('caption', {}, 'Quick ratings, before and after each session'),
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, 'Session'), h('th', { scope: 'col' }, 'Before'), h('th', { scope: 'col' }, 'After'))),
+      h('tbody', {}, pairs.slice().reverse().map((p) => h('tr', {},
+        h('th', { scope: 'row' }, sessionLabel(p.session, treatments)),
+        h('td', {}, p.pre === null ? '–' : String(p.pre)),
+        h('td', {}, p.post === null ? '–' : String(p.post))))))
+    : pairChart({ title: 'Quick ratings before and after each session', pairs, max: instrument.max });
+  return [intro, toggle, view,
+    h('ul', { class: 'legend' },
+      h('li', { class: 'key-pre' }, 'Open circle: before the session'),
+      h('li', { class: 'key-post' }, 'Filled circle: a few hours after')),
+    h('p', { class: 'hint' }, 'A quick rating is how you feel at one moment, not a score of depression.')];
 }
 
 function table(instrument, series, scale) {

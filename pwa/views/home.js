@@ -1,7 +1,10 @@
 import { sparkline } from '../chart.js';
 import { crisisResources, NOT_WATCHED } from '../crisis.js';
-import { bandOf, bandWords, day, labelOf, plural, scoreText } from '../format.js';
-import { currentRoute } from '../nav.js';
+import { serverNow } from '../api.js';
+import {
+  bandOf, bandWords, day, labelOf, plural, scoreText, sessionLabel,
+} from '../format.js';
+import { currentRoute, go } from '../nav.js';
 import * as outbox from '../outbox.js';
 import {
   cachedGet, clinic, instruments, recentSafetyAnswer, state, vocabularies,
@@ -12,15 +15,22 @@ let unsubscribe = null;
 
 export async function render(main) {
   document.title = 'Home · Tidemark';
-  const [detail, summary, scales, words] = await Promise.all([
-    cachedGet(`/patients/${state.user.patient_id}`, 'patient'),
-    cachedGet(`/patients/${state.user.patient_id}/summary?instrument=phq9`, 'summary:phq9'),
+  const me = state.user.patient_id;
+  const [detail, summary, scales, words, sessions] = await Promise.all([
+    cachedGet(`/patients/${me}`, 'patient'),
+    cachedGet(`/patients/${me}/summary?instrument=phq9`, 'summary:phq9'),
     instruments(),
     vocabularies(),
-    cachedGet(`/patients/${state.user.patient_id}/sessions`, 'sessions'),
+    cachedGet(`/patients/${me}/sessions`, 'sessions'),
   ]);
   const phq9 = scales.find((i) => i.id === 'phq9');
+  const rating = scales.find((i) => i.kind === 'quick_rating');
+  const ratings = rating ? await cachedGet(`/patients/${me}/summary?instrument=${rating.id}`, `summary:${rating.id}`) : null;
+  const queued = await outbox.items(me);
+  const sessionList = ((sessions.data && sessions.data.items) || []).filter((s) => s.status !== 'cancelled');
   const status = h('section', { class: 'card', 'aria-labelledby': 'outbox-title' });
+  // Offered now, it comes first; otherwise it waits below the check-ins.
+  const quick = rating ? ratingSection(rating, sessionList, ratings.data, queued) : null;
 
   show(main,
     h('h1', {}, `Hello, ${state.user.display_name}`),
@@ -29,6 +39,8 @@ export async function render(main) {
       : null,
     recentSafetyAnswer() ? helpCard() : null,
     status,
+    reportSection(sessionList, queued, words.treatments),
+    quick && quick.offered ? quick.card : null,
     dueSection(detail.data, scales, words.contexts),
     latestSection(summary.data, phq9),
     h('section', { class: 'card', 'aria-labelledby': 'start-title' },
@@ -37,11 +49,16 @@ export async function render(main) {
       h('div', { class: 'actions' },
         h('a', { class: 'button primary', href: '#/checkin?instrument=phq9' }, 'Mood check-in (PHQ-9)'),
         h('a', { class: 'button', href: '#/checkin?instrument=gad7' }, 'Anxiety check-in (GAD-7)'))),
+    quick && !quick.offered ? quick.card : null,
   );
   await renderOutbox(status, scales);
   if (unsubscribe) unsubscribe();
-  unsubscribe = outbox.onChange(() => {
-    if (currentRoute().name === '') renderOutbox(status, scales);
+  unsubscribe = outbox.onChange((event) => {
+    if (currentRoute().name !== '') return;
+    const sent = event.detail || {};
+    // A report or rating just reached the server: the offers it answers go (drawn afresh).
+    if (sent.reports || sent.sent) go('#/');
+    else renderOutbox(status, scales);
   });
   focusHeading(main);
 }
@@ -49,7 +66,7 @@ export async function render(main) {
 async function renderOutbox(section, scales) {
   const items = await outbox.items(state.user.patient_id);
   const queued = items.filter((i) => i.state === 'queued');
-  const queuedEntries = queued.filter((i) => i.kind === 'entry');
+  const queuedEntries = queued.filter((i) => i.kind === 'entry' || i.kind === 'report');
   const queuedSignals = queued.filter((i) => i.kind === 'signal');
   const failed = items.filter((i) => i.state === 'failed');
   section.hidden = !items.length;
@@ -57,9 +74,11 @@ async function renderOutbox(section, scales) {
     section.replaceChildren();
     return;
   }
-  const describe = (item) => (item.kind === 'signal'
-    ? `Your answer to ${questionOf(scales, item.body)}`
-    : `${nameOf(scales, item.body.instrument)} from ${day(item.body.taken_at)}`);
+  const describe = (item) => {
+    if (item.kind === 'signal') return `Your answer to ${questionOf(scales, item.body)}`;
+    if (item.kind === 'report') return `Your after-session report from ${day(item.body.taken_at)}`;
+    return `${nameOf(scales, item.body.instrument)} from ${day(item.body.taken_at)}`;
+  };
   show(section,
     h('h2', { id: 'outbox-title' }, 'Waiting to be sent'),
     queuedEntries.length
@@ -85,6 +104,82 @@ async function renderOutbox(section, scales) {
       return box;
     }),
   );
+}
+
+const HOUR = 3600000;
+// Home asks "How was your session?" for this long after a session started.
+const REPORT_OFFER_HOURS = 48;
+
+/** "How was your session?" after the latest session of the last two days, until reported. */
+function reportSection(sessions, queued, treatments) {
+  const now = serverNow().getTime();
+  const recent = sessions.filter((s) => {
+    const since = now - new Date(s.started_at).getTime();
+    return since >= 0 && since <= REPORT_OFFER_HOURS * HOUR;
+  }).pop();
+  if (!recent) return null;
+  const reported = (recent.reports || []).length
+    || queued.some((i) => i.kind === 'report' && i.sessionId === recent.id);
+  if (reported) return null;
+  return h('section', { class: 'card offer', 'aria-labelledby': 'report-title' },
+    h('h2', { id: 'report-title' }, 'How was your session?'),
+    h('p', {}, `${sessionLabel(recent, treatments)}. Five short questions about side effects, and a note if you like.`),
+    h('div', { class: 'actions' },
+      h('a', { class: 'button primary', href: `#/report?session=${encodeURIComponent(recent.id)}` }, 'Tell us how it went')));
+}
+
+/** The quick rating: offered before a session that starts soon and a few hours after one
+ * (the instrument's `offered` hours), unless already rated; else the patient may pick. */
+function ratingSection(rating, sessions, summary, queued) {
+  const now = serverNow().getTime();
+  const { offered } = rating;
+  const pairs = Object.fromEntries(((summary && summary.sessions) || []).map((p) => [p.session.id, p]));
+  const waiting = queued.filter((i) => i.kind === 'entry' && i.body.instrument === rating.id);
+  const ratedAround = (session, context) => {
+    const start = new Date(session.started_at).getTime();
+    const pair = pairs[session.id];
+    if (pair && (context === 'pre_session' ? pair.pre : pair.post.length)) return true;
+    return waiting.some((i) => {
+      const at = new Date(i.body.taken_at).getTime();
+      return i.body.context === context && (context === 'pre_session'
+        ? at <= start && start - at <= offered.before_hours * HOUR
+        : at >= start && at - start <= offered.after_max_hours * HOUR);
+    });
+  };
+  const upcoming = sessions.find((s) => {
+    const ahead = new Date(s.started_at).getTime() - now;
+    return ahead > 0 && ahead <= offered.before_hours * HOUR && !ratedAround(s, 'pre_session');
+  });
+  const after = sessions.filter((s) => {
+    const since = now - new Date(s.started_at).getTime();
+    return since >= offered.after_min_hours * HOUR && since <= offered.after_max_hours * HOUR;
+  }).pop();
+  const offer = upcoming ? 'pre_session' : (after && !ratedAround(after, 'post_session') ? 'post_session' : null);
+  const link = (context, label, primary) => h('a', {
+    class: `button${primary ? ' primary' : ''}`, href: `#/rating?context=${context}`,
+  }, label);
+  const card = h('section', { class: `card${offer ? ' offer' : ''}`, 'aria-labelledby': 'rating-title' },
+    h('h2', { id: 'rating-title' }, 'Quick rating'),
+    offer === 'pre_session'
+      ? h('p', {}, `Your session starts at ${timeOf(upcoming.started_at)}. How low do you feel right now? One tap, before it starts.`)
+      : null,
+    offer === 'post_session'
+      ? h('p', {}, 'A few hours after your session: how low do you feel right now? One tap, to compare with before.')
+      : null,
+    offer ? null : h('p', {}, 'Before or after a session: how low do you feel right now? One tap.'),
+    h('div', { class: 'actions' },
+      offer
+        ? link(offer, offer === 'pre_session' ? 'Rate before my session' : 'Rate after my session', true)
+        : [link('pre_session', 'Before my session'), link('post_session', 'After my session')]));
+  return { card, offered: Boolean(offer) };
+}
+
+/** "10:00" today, "Thursday 10:00" on another day. */
+function timeOf(value) {
+  const date = new Date(value);
+  const time = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString(undefined, { weekday: 'long' })} ${time}`;
 }
 
 function dueSection(detail, scales, contexts) {

@@ -15,7 +15,8 @@ export async function render(main, params) {
   const q = params.get('q') || '';
   const query = new URLSearchParams({ sort, instrument, ...(q ? { q } : {}) });
   const [rows, scales, words] = await Promise.all([allPages(`/patients?${query}`), instruments(), vocabularies()]);
-  const names = scales.map((s) => [s.id, s.name]);
+  // Scales only: a quick rating has no baseline, change, response or remission to show.
+  const names = scales.filter((s) => s.kind !== 'quick_rating').map((s) => [s.id, s.name]);
 
   const filters = h('form', { class: 'filters', role: 'search' },
     field('Name contains', h('input', { name: 'q', value: q, type: 'search' })),

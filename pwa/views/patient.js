@@ -3,8 +3,10 @@
 // Prints as a one- or two-page summary, with open and recently resolved flags.
 
 import { allPages, api, errorMessage } from '../api.js';
-import { chart, outcomeLines } from '../chart.js';
-import { bandOf, choices, day, dayAndTime, isoWithOffset, labelOf, plural, scoreText } from '../format.js';
+import { chart, outcomeLines, pairChart } from '../chart.js';
+import {
+  bandOf, choices, day, dayAndTime, isoWithOffset, labelOf, plural, ratingPairs, scoreText,
+} from '../format.js';
 import { instruments, vocabularies } from '../session.js';
 import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
 import {
@@ -60,9 +62,10 @@ export async function render(main, params) {
     h('div', { class: 'outcomes' },
       summaries.map((summary) => outcomeSection(summary, byId[summary.instrument], sessions, words))),
     sessionsSection(id, sessions, summaries, byId, words, refresh),
+    sideEffectsSection(sessions, words),
     entriesSection(id, entries, byId, summaries, words, refresh),
     madrsSection(id, byId.madrs, words, refresh),
-    scheduleSection(id, detail.schedule, scales.filter((s) => s.rater === 'self'), refresh),
+    scheduleSection(id, detail.schedule, scales.filter((s) => s.rater === 'self' && s.kind !== 'quick_rating'), refresh),
     patient.enrolled || !patient.active ? null : enrollmentSection(id),
     accountSection(id, patient, refresh),
   );
@@ -124,7 +127,20 @@ function safetyArea(openFlags, resolved, scales, name) {
   return { banner: area, printed };
 }
 
+/** A quick rating (mood_now): pre → post pairs per session; no figures, bands or lines. */
+function quickRatingSection(summary, instrument, words) {
+  const titleId = `outcome-${instrument.id}`;
+  const pairs = ratingPairs(summary, words.treatments);
+  return h('section', { class: 'card outcome', 'aria-labelledby': titleId },
+    h('h2', { id: titleId }, instrument.name),
+    h('p', { class: 'hint' }, `“${instrument.items[0].text}” (${instrument.min} “${instrument.options[0].label}” to ${instrument.max} “${instrument.options[instrument.options.length - 1].label}”), asked before and a few hours after each session. A quick rating, not a scale: no baseline, response or remission.`),
+    pairs.length
+      ? pairChart({ title: `${instrument.name} before and after each session`, pairs, max: instrument.max })
+      : h('p', {}, 'No quick ratings around a session yet.'));
+}
+
 function outcomeSection(summary, instrument, sessions, words) {
+  if (instrument.kind === 'quick_rating') return quickRatingSection(summary, instrument, words);
   const titleId = `outcome-${instrument.id}`;
   const { thresholds } = summary;
   const missing = (value) => yesNo(value, summary.outcome_unavailable, words.outcome_unavailable);
@@ -174,12 +190,48 @@ function sessionsSection(id, sessions, summaries, byId, words, refresh) {
         h('th', { scope: 'row' }, dayAndTime(s.started_at)),
         h('td', {}, labelOf(words.treatments, s.treatment)),
         h('td', {}, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
-        h('td', {}, describePairs(s.id)),
+        h('td', {}, describePairs(s.id), reportLines(s, words)),
         h('td', { class: 'session-notes' }, s.notes || '–'),
         h('td', { class: 'no-print' }, button('Edit', () => sessionForm(editing, id, s, words.treatments, refresh), { 'aria-label': `Edit the session of ${dayAndTime(s.started_at)}` }))))))) : h('p', {}, 'No sessions yet.'),
     h('p', { class: 'hint' }, 'Pairs less than the recall window apart (14 days for PHQ-9 and GAD-7) are marked as overlapping recall.'),
     h('div', { class: 'no-print' }, button('Add a session', () => sessionForm(editing, id, null, words.treatments, refresh))),
     editing);
+}
+
+/** The patient's after-session reports of one session, in words, for its row. */
+function reportLines(session, words) {
+  const level = (value) => labelOf(words.side_effect_levels, value);
+  return (session.reports || []).map((report) => h('p', { class: 'report' },
+    h('strong', {}, `Patient report, ${dayAndTime(report.taken_at)}: `),
+    words.side_effects.map((e) => `${e.label.toLowerCase()} ${level(report.side_effects[e.value]).toLowerCase()}`).join(', '),
+    report.note ? ` · “${report.note}”` : ''));
+}
+
+/** Side effects the patient reported, by session: one row per side effect, one column per
+ * session (its latest report), oldest first, so that "dissociation by session" reads across. */
+function sideEffectsSection(sessions, words) {
+  const reported = sessions.filter((s) => (s.reports || []).length);
+  const latest = (s) => s.reports[s.reports.length - 1];
+  const level = (value) => labelOf(words.side_effect_levels, value);
+  return h('section', { class: 'card', 'aria-labelledby': 'side-effects-title' },
+    h('h2', { id: 'side-effects-title' }, 'Side effects reported after sessions'),
+    reported.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'side-effects' },
+      h('caption', { class: 'visually-hidden' }, 'Side effects by session, as the patient reported them (0 none to 3 severe)'),
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, 'Side effect'),
+        reported.map((s) => h('th', { scope: 'col' }, day(s.started_at))))),
+      h('tbody', {},
+        words.side_effects.map((effect) => h('tr', {},
+          h('th', { scope: 'row' }, effect.label),
+          reported.map((s) => {
+            const value = latest(s).side_effects[effect.value];
+            return h('td', { class: `level-${value}` }, `${value} ${level(value).toLowerCase()}`);
+          }))),
+        h('tr', {},
+          h('th', { scope: 'row' }, 'Note'),
+          reported.map((s) => h('td', { class: 'report-note' }, latest(s).note || '–'))))))
+      : h('p', {}, 'No after-session reports yet.'),
+    h('p', { class: 'hint' }, 'Rated by the patient after each session: 0 none, 1 mild, 2 moderate, 3 severe. With several reports for a session, the latest is shown here; all are listed in the sessions table.'));
 }
 
 function sessionForm(container, id, session, treatments, refresh) {
@@ -238,11 +290,11 @@ function entriesSection(id, entries, byId, summaries, words, refresh) {
           h('th', { scope: 'row' }, dayAndTime(entry.taken_at)),
           h('td', {}, instrument ? instrument.name : entry.instrument),
           h('td', {}, labelOf(words.contexts, entry.context)),
-          h('td', {}, `${scoreText(entry.total)} (${entry.severity})${entry.prorated ? ', prorated' : ''}`),
+          h('td', {}, `${scoreText(entry.total)}${entry.severity ? ` (${entry.severity})` : ''}${entry.prorated ? ', prorated' : ''}`),
           h('td', {}, entry.flags.length ? h('span', { class: 'badge flag' }, `flag: ${safetyItemsOf(entry, instrument)}`) : ''),
           h('td', {}, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
           h('td', { class: 'no-print' }, entry.voided ? '' : [
-            baselines[entry.instrument] === entry.id
+            instrument && instrument.kind === 'quick_rating' ? null : baselines[entry.instrument] === entry.id
               ? button('Clear baseline', () => act(() => api(`/patients/${id}/baseline/${entry.instrument}`, { method: 'DELETE' })))
               : button('Use as baseline', () => act(() => api(`/patients/${id}/baseline/${entry.instrument}`, { method: 'PUT', body: { entry_id: entry.id } })),
                 { 'aria-label': `Use the entry of ${dayAndTime(entry.taken_at)} as ${instrument ? instrument.name : ''} baseline` }),

@@ -11,10 +11,21 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from .. import access
 from ..domain.crisis import PHONE_RULE, is_phone_number
-from ..domain.instruments import INSTRUMENTS, MADRS_REMISSION_CHOICES, ScoringError, score
+from ..domain.instruments import (
+    INSTRUMENTS,
+    MADRS_REMISSION_CHOICES,
+    ScoringError,
+    score,
+)
 from ..domain.safety import SIGNAL_INSTRUMENTS, SIGNAL_ITEMS, signal_errors
 from ..domain.times import utc
-from ..domain.vocabularies import CONTEXTS, SORTS, TOKEN_SCOPES, TREATMENTS
+from ..domain.vocabularies import (
+    CONTEXTS,
+    SIDE_EFFECT_LEVELS,
+    SORTS,
+    TOKEN_SCOPES,
+    TREATMENTS,
+)
 
 TIMEZONES = frozenset(available_timezones())
 
@@ -405,10 +416,32 @@ class DifficultyOut(Schema):
     options = fields.List(fields.Nested(OptionOut), required=True)
 
 
+class OfferOut(Schema):
+    """When the app offers a quick rating around a session."""
+
+    before_hours = fields.Integer(required=True)
+    after_min_hours = fields.Integer(required=True)
+    after_max_hours = fields.Integer(required=True)
+
+
 class InstrumentOut(Schema):
     id = fields.String(required=True)
     name = fields.String(required=True)
     version = fields.String(required=True)
+    kind = fields.String(
+        required=True,
+        metadata={
+            "enum": ["questionnaire", "quick_rating"],
+            "description": "quick_rating: one question about right now (mood_now), with no "
+            "bands and no outcome rules; never a score of severity.",
+        },
+    )
+    offered = fields.Nested(
+        OfferOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "When the app offers it around a session (quick ratings)."},
+    )
     rater = fields.String(required=True)
     recall = fields.String(required=True)
     stem = fields.String(allow_none=True, required=True)
@@ -512,7 +545,11 @@ class EntryOut(Schema):
     session_id = fields.String(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True)
     total = Points(required=True)
-    severity = fields.String(required=True)
+    severity = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The band label; null for a quick rating (no bands)."},
+    )
     flags = fields.List(fields.String(), required=True)
     prorated = fields.Method("_prorated", required=True, metadata={"type": "boolean"})
     imputed_items = fields.List(fields.Integer(), required=True)
@@ -579,6 +616,59 @@ class SessionPatch(PatchSchema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
+class SideEffectsIn(StrictSchema):
+    """Each side effect since the session, 0 none, 1 mild, 2 moderate, 3 severe: all five."""
+
+    nausea = fields.Integer(strict=True, required=True, validate=validate.OneOf(SIDE_EFFECT_LEVELS))
+    dizziness = fields.Integer(
+        strict=True, required=True, validate=validate.OneOf(SIDE_EFFECT_LEVELS)
+    )
+    dissociation = fields.Integer(
+        strict=True, required=True, validate=validate.OneOf(SIDE_EFFECT_LEVELS)
+    )
+    headache = fields.Integer(
+        strict=True, required=True, validate=validate.OneOf(SIDE_EFFECT_LEVELS)
+    )
+    drowsiness = fields.Integer(
+        strict=True, required=True, validate=validate.OneOf(SIDE_EFFECT_LEVELS)
+    )
+
+
+class ReportIn(StrictSchema):
+    """The patient's after-session report, stored under the client's id (replayable)."""
+
+    id = Id(required=True)
+    taken_at = UTCTime(
+        required=True,
+        metadata={"description": "Not before the session started; not in the future."},
+    )
+    side_effects = fields.Nested(SideEffectsIn, required=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _answered_in_time(self, data, **kwargs):
+        if "taken_at" in data and (time_errors := answer_time_errors(data["taken_at"])):
+            raise ValidationError({"taken_at": time_errors})
+
+
+class SideEffectsOut(Schema):
+    nausea = fields.Integer(required=True)
+    dizziness = fields.Integer(required=True)
+    dissociation = fields.Integer(required=True)
+    headache = fields.Integer(required=True)
+    drowsiness = fields.Integer(required=True)
+
+
+class ReportOut(Schema):
+    id = fields.String(required=True)
+    patient_id = fields.String(required=True)
+    session_id = fields.String(required=True)
+    taken_at = UTCTime(required=True)
+    side_effects = fields.Nested(SideEffectsOut, required=True)
+    note = fields.String(allow_none=True, required=True)
+    received_at = UTCTime(required=True)
+
+
 class SessionOut(Schema):
     id = fields.String(required=True)
     patient_id = fields.String(required=True)
@@ -588,6 +678,11 @@ class SessionOut(Schema):
     notes = fields.String(allow_none=True, required=True)
     created_at = UTCTime(required=True)
     updated_at = UTCTime(allow_none=True, required=True)
+    reports = fields.List(
+        fields.Nested(ReportOut),
+        required=True,
+        metadata={"description": "The patient's after-session reports, oldest first."},
+    )
 
 
 # ---------------------------------------------------------------- outcomes
@@ -598,8 +693,10 @@ class SummaryQuery(StrictSchema):
 
 
 class Thresholds(Schema):
-    response_percent = fields.Float(required=True)
-    remission_max = fields.Integer(required=True)
+    """The outcome rules that apply; all null for a quick rating (it has none)."""
+
+    response_percent = fields.Float(allow_none=True, required=True)
+    remission_max = fields.Integer(allow_none=True, required=True)
     min_baseline = fields.Integer(allow_none=True, required=True)
     reliable_change = fields.Integer(allow_none=True, required=True)
     minimal_important_difference = fields.Integer(allow_none=True, required=True)
@@ -734,7 +831,7 @@ class BaselineOut(Schema):
 
 class PanelScore(Schema):
     total = Points(required=True)
-    severity = fields.String(required=True)
+    severity = fields.String(allow_none=True, required=True)
     taken_at = UTCTime(required=True)
 
 
@@ -754,7 +851,7 @@ class PanelRowOut(Schema):
         required=True,
         metadata={
             "description": "Why response/remission are null: no_entries, no_follow_up, "
-            "baseline_below_minimum or baseline_zero."
+            "baseline_below_minimum, baseline_zero (or not_a_scale for a quick rating)."
         },
     )
     open_flag_count = fields.Integer(required=True)
@@ -836,6 +933,7 @@ def _points_json(value):
 
 
 class PanelQuery(ListQuery):
+    # A quick rating (mood_now) too: its rows have latest only (outcomes null, not_a_scale).
     instrument = fields.String(load_default="phq9", validate=validate.OneOf(sorted(INSTRUMENTS)))
     sort = fields.String(
         load_default="default",
@@ -949,6 +1047,7 @@ class ImportCounts(Schema):
     entries = fields.Integer(required=True)
     sessions = fields.Integer(required=True)
     flags = fields.Integer(required=True)
+    reports = fields.Integer(required=True)
 
 
 class AuditOut(Schema):

@@ -32,6 +32,12 @@ class ContextTerm(Term):
     )
 
 
+class SideEffectTerm(Term):
+    question = fields.String(
+        required=True, metadata={"description": "How the after-session report asks about it."}
+    )
+
+
 class VocabulariesOut(Schema):
     contexts = fields.List(fields.Nested(ContextTerm), required=True)
     treatments = fields.List(fields.Nested(Term), required=True)
@@ -43,6 +49,8 @@ class VocabulariesOut(Schema):
     reliable_change = fields.List(fields.Nested(Term), required=True)
     audit_actions = fields.List(fields.Nested(Term), required=True)
     token_scopes = fields.List(fields.Nested(Term), required=True)
+    side_effects = fields.List(fields.Nested(SideEffectTerm), required=True)
+    side_effect_levels = fields.List(fields.Nested(NumberedTerm), required=True)
 
 
 @blp.route("/vocabularies")

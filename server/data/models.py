@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain import safety
+from ..domain.vocabularies import SIDE_EFFECTS
 from .extensions import db
 
 
@@ -338,6 +339,43 @@ class TreatmentSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Loaded with the sessions (one query for a whole list): every session answer shows them.
+    reports: Mapped[list[SessionReport]] = relationship(
+        order_by="(SessionReport.taken_at, SessionReport.id)", lazy="selectin", viewonly=True
+    )
+
+
+class SessionReport(db.Model):
+    """The patient's own after-session report: side effects 0–3 and a note. Never changed.
+
+    The id is the client's, so that an outbox can replay it safely (as entries do).
+    """
+
+    __tablename__ = "session_report"
+    __table_args__ = tuple(
+        CheckConstraint(f"{name} BETWEEN 0 AND 3", name=f"{name}_in_range") for name in SIDE_EFFECTS
+    ) + (Index("ix_session_report_session_taken", "session_id", "taken_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("treatment_session.id"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # One column per side effect of vocabularies.SIDE_EFFECTS: 0 none, 1 mild, 2 moderate,
+    # 3 severe.
+    nausea: Mapped[int] = mapped_column(Integer)
+    dizziness: Mapped[int] = mapped_column(Integer)
+    dissociation: Mapped[int] = mapped_column(Integer)
+    headache: Mapped[int] = mapped_column(Integer)
+    drowsiness: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # SHA-256 of the request as the client sent it, to tell a replay from a conflict.
+    request_hash: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def side_effects(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in SIDE_EFFECTS}
+
 
 class Entry(db.Model):
     """One completed questionnaire. Never deleted; voided with a reason instead."""
@@ -364,7 +402,7 @@ class Entry(db.Model):
     session_explicit: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
     total: Mapped[float] = mapped_column(Float)
-    severity: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str | None] = mapped_column(String(32))  # None: no bands (mood_now)
     flags: Mapped[list] = mapped_column(JSON)
     imputed_items: Mapped[list] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

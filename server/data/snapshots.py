@@ -28,11 +28,13 @@ _PATIENTS = "snapshots.patients"  # session.info keys: what this transaction has
 _CLINICS = "snapshots.clinics"
 
 
-def remission_max_for(clinic: Clinic, instrument_id: str) -> int:
-    """The remission cut-off that applies in this clinic (MADRS is a clinic choice)."""
+def remission_max_for(clinic: Clinic, instrument_id: str) -> int | None:
+    """The remission cut-off that applies in this clinic (MADRS is a clinic choice); None for
+    an instrument without outcome rules (mood_now)."""
     if instrument_id == "madrs":
         return clinic.madrs_remission_max
-    return INSTRUMENTS[instrument_id].outcome.remission_max
+    rules = INSTRUMENTS[instrument_id].outcome
+    return None if rules is None else rules.remission_max
 
 
 def refresh_snapshots(patient_id: str, session: Session | scoped_session | None = None) -> None:

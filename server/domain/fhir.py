@@ -1,7 +1,9 @@
 """A patient's data as a FHIR R4 Bundle (collection): Patient, QuestionnaireResponses, Observations.
 
 Codes come from the instrument definitions (instruments.py), which carry the LOINC codes of
-shared/scales.md; MADRS, with no confirmed LOINC code, uses a local code system.
+shared/scales.md; MADRS, with no confirmed LOINC code, and mood_now (the project's own quick
+rating) use a local code system. The patient's after-session reports are one Observation each,
+with one component per side effect, in a local code system too (LOINC has no such panel).
 """
 
 from __future__ import annotations
@@ -9,14 +11,19 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from .instruments import INSTRUMENTS, Instrument
+from .instruments import INSTRUMENTS, QUICK_RATING, Instrument
 from .times import utc
+from .vocabularies import SIDE_EFFECTS, VOCABULARIES
 
 LOINC = "http://loinc.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 LOCAL_INSTRUMENTS = "urn:tidemark:instrument"
 LOCAL_SEVERITY = "urn:tidemark:severity"
 LOCAL_QUESTIONNAIRE = "urn:tidemark:questionnaire:"
+LOCAL_OBSERVATIONS = "urn:tidemark:observation"
+LOCAL_SIDE_EFFECTS = "urn:tidemark:side-effect"
+LOCAL_SIDE_EFFECT_LEVELS = "urn:tidemark:side-effect-level"
+SESSION_ID_SYSTEM = "urn:tidemark:session"
 EXTERNAL_ID_SYSTEM = "urn:tidemark:external-id"
 # Observation ids are derived from entry ids, so that a re-export gives the same Bundle.
 OBSERVATION_NAMESPACE = uuid.UUID("5b2f4a1e-2a9f-4c53-9a53-7d0f6f6c1d42")
@@ -94,7 +101,18 @@ def questionnaire_response(entry: dict, instrument: Instrument, patient_id: str)
 
 
 def total_observation(entry: dict, instrument: Instrument, patient_id: str) -> dict:
-    if instrument.total_loinc:
+    if instrument.kind == QUICK_RATING:  # the one answer, not a total score of severity
+        code = {
+            "coding": [
+                {
+                    "system": LOCAL_INSTRUMENTS,
+                    "code": instrument.id,
+                    "display": f"{instrument.name} (0–{instrument.max})",
+                }
+            ],
+            "text": instrument.items[0].text,
+        }
+    elif instrument.total_loinc:
         code = {
             "coding": [
                 {
@@ -126,7 +144,10 @@ def total_observation(entry: dict, instrument: Instrument, patient_id: str) -> d
         "code": code,
         "subject": {"reference": _urn(patient_id)},
         "effectiveDateTime": entry["taken_at"],
-        "interpretation": [
+        "derivedFrom": [{"reference": _urn(entry["id"])}],
+    }
+    if entry["severity"] is not None:  # a quick rating has no band
+        observation["interpretation"] = [
             {
                 "coding": [
                     {
@@ -137,9 +158,7 @@ def total_observation(entry: dict, instrument: Instrument, patient_id: str) -> d
                 ],
                 "text": entry["severity"],
             }
-        ],
-        "derivedFrom": [{"reference": _urn(entry["id"])}],
-    }
+        ]
     total = entry["total"]
     if isinstance(total, int):
         observation["valueInteger"] = total
@@ -153,6 +172,64 @@ def total_observation(entry: dict, instrument: Instrument, patient_id: str) -> d
     return observation
 
 
+def report_observation(report: dict, session: dict, patient_id: str) -> dict:
+    """An after-session report: one Observation, a component per side effect (0–3)."""
+    names = {t["value"]: t["label"] for t in VOCABULARIES["side_effects"]}
+    levels = {t["value"]: t["label"] for t in VOCABULARIES["side_effect_levels"]}
+    observation = {
+        "resourceType": "Observation",
+        "id": report["id"],
+        "status": "final",
+        "category": [
+            {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
+        ],
+        "code": {
+            "coding": [
+                {
+                    "system": LOCAL_OBSERVATIONS,
+                    "code": "after-session-report",
+                    "display": "Side effects after a treatment session (patient-reported)",
+                }
+            ],
+            "text": "After-session report",
+        },
+        "subject": {"reference": _urn(patient_id)},
+        # The session it is about, by its identifier (sessions are not resources here).
+        "focus": [
+            {
+                "identifier": {"system": SESSION_ID_SYSTEM, "value": session["id"]},
+                "display": f"Treatment session of {session['started_at']}",
+            }
+        ],
+        "effectiveDateTime": report["taken_at"],
+        "issued": report["received_at"],
+        "component": [
+            {
+                "code": {
+                    "coding": [
+                        {"system": LOCAL_SIDE_EFFECTS, "code": name, "display": names[name]}
+                    ],
+                    "text": names[name],
+                },
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": LOCAL_SIDE_EFFECT_LEVELS,
+                            "code": str(report["side_effects"][name]),
+                            "display": levels[report["side_effects"][name]],
+                        }
+                    ],
+                    "text": levels[report["side_effects"][name]],
+                },
+            }
+            for name in SIDE_EFFECTS
+        ],
+    }
+    if report["note"]:
+        observation["note"] = [{"text": report["note"]}]
+    return observation
+
+
 def bundle(block: dict) -> dict:
     """The Bundle for one patient block of a tidemark.export document."""
     patient = block["patient"]
@@ -161,6 +238,9 @@ def bundle(block: dict) -> dict:
         instrument = INSTRUMENTS[entry["instrument"]]
         resources.append(questionnaire_response(entry, instrument, patient["id"]))
         resources.append(total_observation(entry, instrument, patient["id"]))
+    for session in block["sessions"]:
+        for report in session.get("reports", ()):
+            resources.append(report_observation(report, session, patient["id"]))
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

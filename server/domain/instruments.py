@@ -44,12 +44,24 @@ class OutcomeRules:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """When the app offers a quick rating around a session [project choice, scales.md]."""
+
+    before_hours: int  # a session starts within this many hours: the pre-session rating
+    after_min_hours: int  # from this many hours after a session starts ...
+    after_max_hours: int  # ... to this many: the post-session rating
+
+
+QUESTIONNAIRE, QUICK_RATING = "questionnaire", "quick_rating"
+
+
+@dataclass(frozen=True)
 class Instrument:
     id: str
     name: str
     version: str
     rater: str  # "self" or "clinician"
-    recall: str  # ISO 8601 duration
+    recall: str  # ISO 8601 duration ("PT0S": right now)
     stem: str | None
     items: tuple[Item, ...]
     options: tuple[Option, ...]
@@ -64,11 +76,17 @@ class Instrument:
     max_missing_items: int = 0
     # PHQ-9's unscored tenth question, if the instrument has one.
     difficulty: DifficultyQuestion | None = None
+    # None: not a scale of severity (no bands, no baseline, change, response or remission).
     outcome: OutcomeRules | None = None
+    # QUESTIONNAIRE, or QUICK_RATING (one question about right now, never a severity score).
+    kind: str = QUESTIONNAIRE
+    offered: Offer | None = None
 
     @property
     def recall_days(self) -> int:
-        """The recall window in days, from the ISO 8601 duration (P14D, P7D)."""
+        """The recall window in days, from the ISO 8601 duration (P14D, P7D; PT0S is 0)."""
+        if not self.recall.endswith("D"):
+            return 0
         return int(self.recall.removeprefix("P").removesuffix("D"))
 
     @property
@@ -83,9 +101,14 @@ class Instrument:
     def option_values(self) -> frozenset[int]:
         return frozenset(option.value for option in self.options)
 
-    def band_for(self, total: float) -> str:
-        """The band label of a total; a prorated total is banded after rounding half up."""
+    def band_for(self, total: float) -> str | None:
+        """The band label of a total (None for a rating without bands); a prorated total is
+        banded after rounding half up."""
         whole = round_half_up(total)
+        if not self.bands:
+            if self.min <= whole <= self.max:
+                return None
+            raise ValueError(f"{total} is outside {self.id}'s range {self.min}-{self.max}")
         for band in self.bands:
             if band.min <= whole <= band.max:
                 return band.label
@@ -116,7 +139,7 @@ class DifficultyQuestion:
 @dataclass(frozen=True)
 class Score:
     total: Fraction | int  # exact: a prorated total is a fraction (16 × 9 / 7), never a float
-    severity: str
+    severity: str | None  # None: the instrument has no bands (mood_now)
     flags: tuple[str, ...]
     imputed_items: tuple[int, ...]  # 1-based positions of the items that were prorated
 
@@ -302,7 +325,30 @@ MADRS = Instrument(
 # The MADRS remission cut-offs a clinic may choose between (scales.md).
 MADRS_REMISSION_CHOICES = (12, 10)
 
-INSTRUMENTS: dict[str, Instrument] = {i.id: i for i in (PHQ9, GAD7, MADRS)}
+# [project choice, scales.md] One question about right now, answered before a session and a
+# few hours after it, so that a pre/post pair measures the moment it claims to. Not a scale
+# of severity: no bands, no outcome rules, no safety item (PHQ-9 item 9 is the safety question).
+MOOD_NOW = Instrument(
+    id="mood_now",
+    name="Quick mood rating",
+    version="1",
+    rater="self",
+    recall="PT0S",
+    stem=None,
+    items=(Item("mood_now", "Right now, how low or depressed do you feel?"),),
+    # Only the two ends are labelled.
+    options=tuple(
+        Option(value, {0: "Not at all", 10: "As low as I can imagine"}.get(value, str(value)))
+        for value in range(11)
+    ),
+    bands=(),
+    attribution="Tidemark's own quick rating; not a diagnostic scale.",
+    outcome=None,
+    kind=QUICK_RATING,
+    offered=Offer(before_hours=12, after_min_hours=2, after_max_hours=24),
+)
+
+INSTRUMENTS: dict[str, Instrument] = {i.id: i for i in (PHQ9, GAD7, MADRS, MOOD_NOW)}
 
 
 def _total(instrument: Instrument, answers) -> Fraction | int:

@@ -230,6 +230,9 @@ class Summary:
     def reliable_change(self):
         return self.comparison.reliable_change
 
+    # False for a quick rating (mood_now): no baseline, change, response or remission, ever.
+    has_outcome_rules: bool = True
+
     @property
     def outcome_unavailable(self) -> str | None:
         # "no_entries" only when there are none: entries that are all post-session (never a
@@ -238,15 +241,25 @@ class Summary:
             self.comparison if self.has_entries else None,
             exact_total(self.baseline) if self.baseline is not None else None,
             self.thresholds["min_baseline"],
+            has_outcome_rules=self.has_outcome_rules,
         )
 
 
-def why_no_outcome(outcome, baseline_total: float | None, min_baseline: int | None) -> str | None:
+def why_no_outcome(
+    outcome,
+    baseline_total: float | None,
+    min_baseline: int | None,
+    *,
+    has_outcome_rules: bool = True,
+) -> str | None:
     """Why response and remission are null (a value of vocabularies.OUTCOME_UNAVAILABLE).
 
     `outcome` has change, response and remission (a Comparison, or the panel's snapshot), or
-    is None when the patient has no entries of the instrument.
+    is None when the patient has no entries of the instrument. An instrument without outcome
+    rules (a quick rating, not a scale) never has them: "not_a_scale".
     """
+    if not has_outcome_rules:
+        return "not_a_scale"
     if outcome is None:
         return "no_entries"
     if outcome.response is not None or outcome.remission is not None:
@@ -260,8 +273,17 @@ def why_no_outcome(outcome, baseline_total: float | None, min_baseline: int | No
     return None
 
 
-def thresholds(instrument: Instrument, remission_max: int) -> dict:
+def thresholds(instrument: Instrument, remission_max: int | None) -> dict:
     rules = instrument.outcome
+    if rules is None:  # a quick rating: no thresholds at all
+        return {
+            "response_percent": None,
+            "remission_max": None,
+            "min_baseline": None,
+            "reliable_change": None,
+            "minimal_important_difference": None,
+            "recall_days": instrument.recall_days,
+        }
     return {
         "response_percent": rules.response_percent,
         "remission_max": remission_max,
@@ -282,11 +304,14 @@ def headline(
     """Baseline (and its rule), follow-up and their comparison: what the panel shows.
 
     The follow-up F (`latest`) is the latest entry of any context but `post_session`: one
-    taken hours after a dose shows in the series and its pair, never in the headline."""
-    remission_max = instrument.outcome.remission_max if remission_max is None else remission_max
-    baseline, rule = choose_baseline(entries, sessions, explicit_baseline_id)
+    taken hours after a dose shows in the series and its pair, never in the headline.
+    An instrument without outcome rules (mood_now) has no baseline and no comparison."""
     comparable = [e for e in _counted(entries) if e.context != "post_session"]
     latest = comparable[-1] if comparable else None
+    if instrument.outcome is None:
+        return None, None, latest, Comparison()
+    remission_max = instrument.outcome.remission_max if remission_max is None else remission_max
+    baseline, rule = choose_baseline(entries, sessions, explicit_baseline_id)
     comparison = Comparison()
     if baseline is not None and latest is not None and latest.taken_at > baseline.taken_at:
         comparison = compare(
@@ -304,7 +329,8 @@ def summarize(
     remission_max: int | None = None,
 ) -> Summary:
     """Everything a clinician decides from, for one patient and one instrument."""
-    remission_max = instrument.outcome.remission_max if remission_max is None else remission_max
+    if instrument.outcome is not None and remission_max is None:
+        remission_max = instrument.outcome.remission_max
     baseline, rule, latest, comparison = headline(
         instrument, entries, sessions, explicit_baseline_id, remission_max
     )
@@ -319,4 +345,5 @@ def summarize(
         weekly=weekly_series(entries, timezone),
         sessions=session_pairs(sessions, entries, instrument.recall_days),
         has_entries=bool(_counted(entries)),
+        has_outcome_rules=instrument.outcome is not None,
     )

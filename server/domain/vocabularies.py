@@ -18,7 +18,18 @@ SORTS = ("default", "name", "latest", "change", "last_entry_at")
 
 # Why response and remission are null (outcomes.why_no_outcome), as the panel and the
 # summary's `outcome_unavailable` name it.
-OUTCOME_UNAVAILABLE = ("no_entries", "no_follow_up", "baseline_below_minimum", "baseline_zero")
+OUTCOME_UNAVAILABLE = (
+    "no_entries",
+    "no_follow_up",
+    "baseline_below_minimum",
+    "baseline_zero",
+    "not_a_scale",
+)
+
+# The patient's after-session report: each side effect rated 0 none to 3 severe (API.md).
+# The database has a column for each (models.SessionReport).
+SIDE_EFFECTS = ("nausea", "dizziness", "dissociation", "headache", "drowsiness")
+SIDE_EFFECT_LEVELS = (0, 1, 2, 3)
 
 TOKEN_SCOPES = ("read", "write")  # "read": GET only; no token ever administers
 ROLES = ("clinician", "admin", "patient")  # an admin is a clinician with `is_admin`
@@ -69,6 +80,7 @@ AUDIT_ACTIONS = (
     "schedule.update",
     "session.create",
     "session.update",
+    "session_report.create",
     "clinic.update",
     "clinician.create",
     "clinician.deactivate",
@@ -155,7 +167,30 @@ VOCABULARIES = {
             "no_follow_up": "n/a: no follow-up yet",
             "baseline_below_minimum": "n/a: baseline below 10",
             "baseline_zero": "n/a: baseline is 0",
+            "not_a_scale": "n/a: a quick rating, not a scale",
         },
+    ),
+    # `question`: how the patient's after-session report asks about it, one per screen.
+    "side_effects": labelled(
+        SIDE_EFFECTS,
+        {
+            "nausea": "Nausea",
+            "dizziness": "Dizziness",
+            "dissociation": "Dissociation",
+            "headache": "Headache",
+            "drowsiness": "Drowsiness",
+        },
+        question={
+            "nausea": "Since your session, have you felt sick (nausea)?",
+            "dizziness": "Since your session, have you felt dizzy or unsteady?",
+            "dissociation": "Since your session, have you felt detached, unreal or outside "
+            "your body (dissociation)?",
+            "headache": "Since your session, have you had a headache?",
+            "drowsiness": "Since your session, have you felt drowsy or unusually sleepy?",
+        },
+    ),
+    "side_effect_levels": labelled(
+        SIDE_EFFECT_LEVELS, {0: "None", 1: "Mild", 2: "Moderate", 3: "Severe"}
     ),
     "reliable_change": labelled(
         RELIABLE_CHANGE,

@@ -21,6 +21,7 @@ from ..data.models import BaselineChoice, Clinic, Entry, Flag, Patient, Treatmen
 from ..domain import fhir
 from ..domain.instruments import INSTRUMENTS
 from ..domain.schedule import effective
+from ..domain.vocabularies import SIDE_EFFECTS
 from . import audit
 
 FORMAT = "tidemark.export"
@@ -157,6 +158,7 @@ def clinic_document_chunks(clinic: Clinic) -> Iterator[str]:
 # ---------------------------------------------------------------- CSV
 
 CSV_FIELDS = [
+    "record",  # "entry", or "session_report" (the patient's after-session report)
     "entry_id",
     "patient_id",
     "patient_name",
@@ -178,6 +180,7 @@ CSV_FIELDS = [
 ITEM_COLUMNS = [item.id for instrument in INSTRUMENTS.values() for item in instrument.items] + [
     f"{instrument.id}_difficulty" for instrument in INSTRUMENTS.values() if instrument.difficulty
 ]
+REPORT_COLUMNS = ["report_id"] + [f"side_effect_{name}" for name in SIDE_EFFECTS]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -189,11 +192,13 @@ def neutralise(value):
 
 
 def csv_text(block: dict) -> str:
-    """One row per entry, one column per item; RFC 4180 quoting, UTF-8 with a BOM for Excel."""
+    """One row per entry, one column per item, then one row per after-session report (its
+    side effects in their own columns); RFC 4180 quoting, UTF-8 with a BOM for Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_FIELDS + ITEM_COLUMNS)
+    writer.writerow(CSV_FIELDS + ITEM_COLUMNS + REPORT_COLUMNS)
     patient = block["patient"]
+    no_report = [""] * len(REPORT_COLUMNS)
     for entry in block["entries"]:
         instrument = INSTRUMENTS[entry["instrument"]]
         items = dict.fromkeys(ITEM_COLUMNS, "")
@@ -202,6 +207,7 @@ def csv_text(block: dict) -> str:
         if instrument.difficulty and entry.get("difficulty") is not None:
             items[f"{instrument.id}_difficulty"] = entry["difficulty"]
         row = {
+            "record": "entry",
             "entry_id": entry["id"],
             "patient_id": patient["id"],
             "patient_name": patient["display_name"],
@@ -211,7 +217,7 @@ def csv_text(block: dict) -> str:
             "context": entry["context"],
             "session_id": entry["session_id"] or "",
             "total": entry["total"],
-            "severity": entry["severity"],
+            "severity": entry["severity"] or "",
             "flags": " ".join(entry["flags"]),
             "prorated": "yes" if entry["prorated"] else "no",
             "voided": "yes" if entry["voided"] else "no",
@@ -220,5 +226,27 @@ def csv_text(block: dict) -> str:
             "entered_by_role": entry["entered_by"]["role"],
             "received_at": entry["received_at"],
         }
-        writer.writerow([neutralise(row[name]) for name in CSV_FIELDS] + list(items.values()))
+        writer.writerow(
+            [neutralise(row[name]) for name in CSV_FIELDS] + list(items.values()) + no_report
+        )
+    for session in block["sessions"]:
+        for report in session["reports"]:
+            row = dict.fromkeys(CSV_FIELDS, "") | {
+                "record": "session_report",
+                "patient_id": patient["id"],
+                "patient_name": patient["display_name"],
+                "external_id": patient["external_id"] or "",
+                "taken_at": report["taken_at"],
+                "session_id": session["id"],
+                "voided": "no",
+                "note": report["note"] or "",
+                "entered_by_role": "patient",
+                "received_at": report["received_at"],
+            }
+            effects = [report["side_effects"][name] for name in SIDE_EFFECTS]
+            writer.writerow(
+                [neutralise(row[name]) for name in CSV_FIELDS]
+                + [""] * len(ITEM_COLUMNS)
+                + [report["id"], *effects]
+            )
     return "\ufeff" + out.getvalue()

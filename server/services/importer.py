@@ -24,6 +24,7 @@ from sqlalchemy import select
 from ..api.schemas import (
     Id,
     ScheduleSchema,
+    SideEffectsIn,
     StrictBoolean,
     StrictNumber,
     StrictSchema,
@@ -38,6 +39,7 @@ from ..data.models import (
     Flag,
     Patient,
     SafetySignal,
+    SessionReport,
     TreatmentSession,
     User,
     utcnow,
@@ -47,7 +49,7 @@ from ..domain.errors import Invalid
 from ..domain.instruments import INSTRUMENTS, ScoringError, score
 from ..domain.safety import SIGNAL_INSTRUMENTS, SIGNAL_ITEMS, signal_errors
 from ..domain.vocabularies import CONTEXTS, TREATMENTS
-from . import audit, exports, safety
+from . import audit, exports, reports, safety
 from .entries import request_hash
 
 
@@ -65,6 +67,16 @@ class ImportedBaseline(StrictSchema):
     set_at = UTCTime(required=True)
 
 
+class ImportedReport(StrictSchema):
+    id = Id(required=True)
+    patient_id = Id(required=True)
+    session_id = Id(required=True)
+    taken_at = UTCTime(required=True)
+    side_effects = fields.Nested(SideEffectsIn, required=True)
+    note = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
+    received_at = UTCTime(required=True)
+
+
 class ImportedSession(StrictSchema):
     id = Id(required=True)
     patient_id = Id(required=True)
@@ -74,6 +86,24 @@ class ImportedSession(StrictSchema):
     notes = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
     created_at = UTCTime(required=True)
     updated_at = UTCTime(allow_none=True, required=True)
+    # A document exported before after-session reports has none.
+    reports = fields.List(fields.Nested(ImportedReport), load_default=list)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _reports_are_about_it(self, data, **kwargs):
+        errors = {}
+        for index, report in enumerate(data["reports"]):
+            problems = {}
+            if report["session_id"] != data["id"]:
+                problems["session_id"] = ["Must be the id of the session it is listed on."]
+            if report["patient_id"] != data["patient_id"]:
+                problems["patient_id"] = ["Must be the session's patient."]
+            if report["taken_at"] < data["started_at"]:
+                problems["taken_at"] = ["A report is made after its session started."]
+            if problems:
+                errors[index] = problems
+        if errors:
+            raise ValidationError({"reports": errors})
 
 
 class ImportedActor(StrictSchema):
@@ -94,7 +124,7 @@ class ImportedEntry(StrictSchema):
     session_id = Id(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
     total = StrictNumber(required=True)
-    severity = fields.String(required=True)
+    severity = fields.String(allow_none=True, required=True)  # null: no bands (mood_now)
     flags = fields.List(fields.String(), required=True)
     prorated = StrictBoolean(required=True)
     imputed_items = fields.List(fields.Integer(strict=True), required=True)
@@ -250,6 +280,7 @@ def _duplicates(document: dict) -> dict:
         counts.update([("patient", block["patient"]["id"])])
         counts.update(("session", s["id"]) for s in block["sessions"])
         counts.update(("entry", e["id"]) for e in block["entries"])
+        counts.update(("report", r["id"]) for s in block["sessions"] for r in s["reports"])
         counts.update(("flag", f["id"]) for f in block["flags"])
         counts.update(("signal", f["signal"]["id"]) for f in block["flags"] if f["signal"])
         # One flag per check-in and kind, as the database has it.
@@ -295,7 +326,14 @@ def _conflicts(document: dict, clinic_id: str) -> dict:
     signal_owner = {
         f["signal"]["id"]: b["patient"]["id"] for b in blocks for f in b["flags"] if f["signal"]
     }
-    for model, kind, owners in ((Flag, "flag", flag_owner), (SafetySignal, "signal", signal_owner)):
+    report_owner = {
+        r["id"]: b["patient"]["id"] for b in blocks for s in b["sessions"] for r in s["reports"]
+    }
+    for model, kind, owners in (
+        (Flag, "flag", flag_owner),
+        (SafetySignal, "signal", signal_owner),
+        (SessionReport, "report", report_owner),
+    ):
         ids = list(owners)
         for chunk in range(0, len(ids), 500):
             for identifier, patient_id in db.session.execute(
@@ -403,6 +441,7 @@ def restore(raw: dict, admin: User) -> dict:
             created["patients"] += 1
         _add_sessions(block, admin, created)
         db.session.flush()
+        _add_reports(block, created)
         _add_entries(block, created)
         db.session.flush()
         _add_flags(block, created)
@@ -410,7 +449,9 @@ def restore(raw: dict, admin: User) -> dict:
             if db.session.get(BaselineChoice, (patient_id, choice["instrument"])) is None:
                 db.session.add(BaselineChoice(patient_id=patient_id, set_by_id=admin.id, **choice))
         db.session.flush()
-    counts = {name: created[name] for name in ("patients", "entries", "sessions", "flags")}
+    counts = {
+        name: created[name] for name in ("patients", "entries", "sessions", "flags", "reports")
+    }
     audit.record(
         "import",
         actor=admin,
@@ -437,8 +478,33 @@ def _add_sessions(block, admin, created) -> None:
     )
     for session in block["sessions"]:
         if session["id"] not in existing:
-            db.session.add(TreatmentSession(created_by_id=admin.id, **session))
+            columns = {k: v for k, v in session.items() if k != "reports"}
+            db.session.add(TreatmentSession(created_by_id=admin.id, **columns))
             created["sessions"] += 1
+
+
+def _add_reports(block, created) -> None:
+    """The patient's after-session reports, under their own ids (one already here is kept)."""
+    found = [r for s in block["sessions"] for r in s["reports"]]
+    existing = _existing(SessionReport.id, [r["id"] for r in found])
+    for report in found:
+        if report["id"] in existing:
+            continue
+        db.session.add(
+            SessionReport(
+                id=report["id"],
+                patient_id=report["patient_id"],
+                session_id=report["session_id"],
+                taken_at=report["taken_at"],
+                note=report["note"],
+                received_at=report["received_at"],
+                request_hash=reports.request_hash(
+                    report["patient_id"], report["session_id"], report
+                ),
+                **report["side_effects"],
+            )
+        )
+        created["reports"] += 1
 
 
 def _add_entries(block, created) -> None:

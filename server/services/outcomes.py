@@ -39,6 +39,8 @@ def _instrument(instrument_id: str) -> Instrument:
     instrument = INSTRUMENTS.get(instrument_id)
     if instrument is None:
         raise NotFound("No such instrument.")
+    if instrument.outcome is None:
+        raise Invalid(fields={"instrument": [f"{instrument.name} has no baseline."]})
     return instrument
 
 

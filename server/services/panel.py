@@ -97,10 +97,12 @@ class PanelRow:
 
     @property
     def outcome_unavailable(self) -> str | None:
+        rules = INSTRUMENTS[self.instrument].outcome
         return outcomes.why_no_outcome(
             self.snapshot,
             self.snapshot.baseline_total if self.snapshot is not None else None,
-            INSTRUMENTS[self.instrument].outcome.min_baseline,
+            rules.min_baseline if rules is not None else None,
+            has_outcome_rules=rules is not None,
         )
 
     @property
@@ -183,6 +185,8 @@ def panel_rows(
             select(Entry.session_id).where(
                 Entry.session_id.in_([s.id for s in near_sessions] or [""]),
                 Entry.context == "pre_session",
+                # The scheduled pre-session check-in: a quick rating does not stand for it.
+                Entry.instrument == schedule.PRE_SESSION_INSTRUMENT,
                 Entry.voided.is_(False),
             )
         )

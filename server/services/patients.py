@@ -105,6 +105,8 @@ def due_for(patient: Patient) -> list[schedule.Due]:
             select(Entry.session_id).where(
                 Entry.patient_id == patient.id,
                 Entry.context == "pre_session",
+                # The scheduled pre-session check-in: a quick rating does not stand for it.
+                Entry.instrument == schedule.PRE_SESSION_INSTRUMENT,
                 Entry.voided.is_(False),
                 Entry.session_id.is_not(None),
             )
