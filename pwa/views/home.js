@@ -1,6 +1,6 @@
 import { sparkline } from '../chart.js';
 import { crisisResources, NOT_WATCHED } from '../crisis.js';
-import { bandOf, bandWords, day, labelOf, plural, scoreText } from '../format.js';
+import { bandOf, bandWords, day, labelOf, plural, scoreText, sessionTime } from '../format.js';
 import { currentRoute } from '../nav.js';
 import * as outbox from '../outbox.js';
 import {
@@ -12,7 +12,7 @@ let unsubscribe = null;
 
 export async function render(main) {
   document.title = 'Home · Tidemark';
-  const [detail, summary, scales, words] = await Promise.all([
+  const [detail, summary, scales, words, sessions] = await Promise.all([
     cachedGet(`/patients/${state.user.patient_id}`, 'patient'),
     cachedGet(`/patients/${state.user.patient_id}/summary?instrument=phq9`, 'summary:phq9'),
     instruments(),
@@ -28,6 +28,7 @@ export async function render(main) {
       ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.')
       : null,
     recentSafetyAnswer() ? helpCard() : null,
+    nextSessionSection(sessions.data, words.treatments),
     status,
     dueSection(detail.data, scales, words.contexts),
     latestSection(summary.data, phq9),
@@ -103,6 +104,20 @@ function dueSection(detail, scales, contexts) {
         ? `Nothing is due. Next check-in: ${day(next.due_at)}.`
         : 'Nothing is due.'),
   );
+}
+
+/** The next planned session (never a cancelled one), in the patient's local time; nothing
+ * when none is planned. Offline, a saved list may be old: a session already started is past. */
+function nextSessionSection(sessions, treatments) {
+  const now = new Date();
+  const ahead = ((sessions && sessions.items) || [])
+    .filter((s) => s.status === 'planned' && new Date(s.started_at) > now)
+    .sort((a, b) => new Date(a.started_at) - new Date(b.started_at));
+  if (!ahead.length) return null;
+  const next = ahead[0];
+  return h('section', { class: 'card next-session', 'aria-labelledby': 'next-session-title' },
+    h('h2', { id: 'next-session-title' }, `Your next session: ${sessionTime(next.started_at, now)}`),
+    h('p', { class: 'hint' }, `${labelOf(treatments, next.treatment)}, ${day(next.started_at)}.`));
 }
 
 function latestSection(summary, phq9) {

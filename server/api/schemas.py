@@ -627,30 +627,34 @@ class SessionOut(Schema):
 # ---------------------------------------------------------------- the monitoring record
 
 
+def _between(limits: tuple[int, int], unit: str) -> validate.Range:
+    """A range whose refusal a clinician reads beside the field: "Must be 50 to 260 mmHg."."""
+    return validate.Range(*limits, error=f"Must be {{min}} to {{max}} {unit}.")
+
+
 def _level(**kwargs):
     return fields.String(required=True, validate=validate.OneOf(SEVERITY_LEVELS), **kwargs)
 
 
 def _minutes(description: str):
-    low, high = MINUTES_RANGE
     return fields.Integer(
         strict=True,
         allow_none=True,
-        validate=validate.Range(low, high),
+        validate=_between(MINUTES_RANGE, "minutes"),
         metadata={"description": description},
     )
 
 
 class VitalSignsIn(StrictSchema):
     at = UTCTime(required=True)
-    systolic = fields.Integer(strict=True, required=True, validate=validate.Range(*SYSTOLIC_RANGE))
+    systolic = fields.Integer(strict=True, required=True, validate=_between(SYSTOLIC_RANGE, "mmHg"))
     diastolic = fields.Integer(
-        strict=True, required=True, validate=validate.Range(*DIASTOLIC_RANGE)
+        strict=True, required=True, validate=_between(DIASTOLIC_RANGE, "mmHg")
     )
     heart_rate = fields.Integer(
-        strict=True, allow_none=True, validate=validate.Range(*HEART_RATE_RANGE)
+        strict=True, allow_none=True, validate=_between(HEART_RATE_RANGE, "beats a minute")
     )
-    spo2 = fields.Integer(strict=True, allow_none=True, validate=validate.Range(*SPO2_RANGE))
+    spo2 = fields.Integer(strict=True, allow_none=True, validate=_between(SPO2_RANGE, "%"))
 
     @validates_schema(skip_on_field_errors=True)
     def _systolic_above_diastolic(self, data, **kwargs):
