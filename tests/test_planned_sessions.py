@@ -307,3 +307,21 @@ def test_the_panel_does_not_count_a_cancelled_session(world, clinician, pid):
 
     [row] = [row for row in rows if row["patient"]["id"] == pid]
     assert row["sessions_count"] == 1
+
+
+def test_the_panel_follows_the_baseline_a_cancellation_changes(world, clinician, pid):
+    patient = world.as_patient_a()
+    submit(patient, "me", "baseline", now() - timedelta(days=20), answers=[3] * 8 + [0])
+    off = add_session(clinician, pid, now() - timedelta(days=10))
+    submit(patient, "me", "baseline", now() - timedelta(days=5), answers=[2] * 8 + [0])
+
+    def panel_baseline() -> int:
+        rows = clinician.get("/api/v1/patients").json["items"]
+        [row] = [row for row in rows if row["patient"]["id"] == pid]
+        return row["baseline"]["total"]
+
+    assert panel_baseline() == 24
+
+    cancel(clinician, pid, off["id"])
+
+    assert panel_baseline() == 16  # the snapshot was refreshed with the cancellation
