@@ -335,3 +335,28 @@ def test_a_cancelled_session_offers_no_monitoring_form(tablet, world):
     expect(tablet.get_by_text("This session was cancelled")).to_be_visible()
     expect(tablet.locator("form")).to_have_count(0)
     expect(tablet.get_by_role("button", name="Print session sheet")).to_have_count(0)
+
+
+def test_an_admin_sets_the_clinics_blood_pressure_thresholds(tablet, world):
+    sign_in(tablet, "admin.x@example.org", "Patients")
+    tablet.goto("/#/admin")
+    section = tablet.get_by_role("region", name="Blood pressure thresholds")
+    expect(section).to_contain_text("before dosing above 140/90, at any time above 180/110")
+
+    section.get_by_label("Before dosing: systolic (mmHg)").fill("130")
+    section.get_by_label("Before dosing: diastolic (mmHg)").fill("135")
+    section.get_by_role("button", name="Save thresholds").click()
+
+    error = section.locator(".field-error")
+    expect(error).to_have_text(
+        "Before dosing: systolic (mmHg): Must be above the diastolic pressure."
+    )
+    section.get_by_label("Before dosing: diastolic (mmHg)").fill("85")
+    section.get_by_role("button", name="Save thresholds").click()
+    expect(section.get_by_role("status")).to_contain_text("Saved")
+    expect(section).to_contain_text("before dosing above 130/85")
+    clinic = world.as_clinician_x().get("/api/v1/clinic").json
+    assert clinic["blood_pressure_thresholds"]["before_dosing"] == {
+        "systolic": 130,
+        "diastolic": 85,
+    }
