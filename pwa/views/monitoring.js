@@ -329,5 +329,6 @@ function sessionSheet({ patient, session, record, words, clinic, thresholds }) {
 }
 
 function choicesLine(terms) {
-  return terms.map((t) => h('span', { class: 'choice' }, `☐\u00a0${t.label}`));
+  // A space between the choices: a line may break there, never inside one.
+  return terms.flatMap((t) => [h('span', { class: 'choice' }, `☐\u00a0${t.label}`), ' ']);
 }

@@ -286,6 +286,8 @@ def test_a_clinician_fills_the_monitoring_record_on_a_tablet_and_prints_one_page
         expect(sheet).to_contain_text(words)
     expect(sheet.get_by_text("Respiratory depression")).to_be_visible()
     expect(sheet.locator("svg.vitals-chart")).to_be_visible()
+    width = tablet.evaluate("document.documentElement.scrollWidth")
+    assert width <= TABLET["width"], f"the printed sheet is {width} px wide"
     screenshot(tablet, "clinician-tablet-session-sheet-print")
     for paper in ("A4", "Letter"):
         pages = pdf_pages(tablet, "session-sheet", paper)
@@ -318,6 +320,8 @@ def test_before_anything_is_recorded_the_sheet_prints_blank_to_fill_in_on_one_pa
     expect(sheet.locator("tr.blank-row")).to_have_count(8)
     expect(sheet).to_contain_text("☐ None")
     expect(sheet).to_contain_text("Yes / No")
+    width = tablet.evaluate("document.documentElement.scrollWidth")
+    assert width <= TABLET["width"], f"the printed sheet is {width} px wide"
     screenshot(tablet, "clinician-tablet-session-sheet-blank")
     for paper in ("A4", "Letter"):
         pages = pdf_pages(tablet, "session-sheet-blank", paper)
