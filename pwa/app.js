@@ -23,10 +23,11 @@ const ROUTES = {
   patient: () => import('./views/patient.js'),
   admin: () => import('./views/admin.js'),
   passkeys: () => import('./views/passkeys.js'),
+  monitoring: () => import('./views/monitoring.js'),
 };
 const PUBLIC = new Set(['signin', 'enroll', 'reset']);
 const PATIENT_VIEWS = new Set(['', 'checkin', 'rating', 'report', 'history', 'data', 'help', 'account', 'passkeys']);
-const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin', 'passkeys']);
+const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'monitoring', 'admin', 'passkeys']);
 
 // A code from a link (`/#code=…` to enroll, `/#reset=…` to set a new password) travels in the
 // fragment, which the browser never sends to a server. It is taken off the address and the

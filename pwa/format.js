@@ -20,6 +20,17 @@ export function dayAndTime(value) {
   });
 }
 
+/** A session's time as the patient plans around it, in local time: "Thursday 10:00" within
+ * the coming week, "Thursday 12 March, 10:00" further ahead. */
+export function sessionTime(value, now = new Date()) {
+  const date = new Date(value);
+  const time = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const withinWeek = date - now < 6 * 86400000;
+  const when = date.toLocaleDateString(undefined, withinWeek
+    ? { weekday: 'long' } : { weekday: 'long', day: 'numeric', month: 'long' });
+  return `${when}${withinWeek ? '' : ','} ${time}`;
+}
+
 export function daysSince(value, now = new Date()) {
   return (now - new Date(value)) / 86400000;
 }

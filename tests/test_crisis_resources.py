@@ -66,6 +66,10 @@ def test_a_clinician_reads_every_setting_of_their_clinic(app, world):
         "crisis": READY_CRISIS,
         "crisis_ready": True,
         "require_passkey_for_clinicians": False,
+        "blood_pressure_thresholds": {
+            "before_dosing": {"systolic": 140, "diastolic": 90},
+            "any_time": {"systolic": 180, "diastolic": 110},
+        },
     }
 
 

@@ -296,6 +296,20 @@ def test_a_report_on_a_planned_session_is_a_422(world):
     assert "taken_at" in response.json["errors"]["json"]
 
 
+def test_a_report_on_a_cancelled_session_is_a_422_and_stores_nothing(app, world, session):
+    cancelled = world.as_clinician_x().patch(
+        f"/api/v1/patients/{world.patient_a.id}/sessions/{session['id']}",
+        json={"status": "cancelled"},
+    )
+    assert cancelled.status_code == 200, cancelled.json
+
+    response = world.as_patient_a().post(report_path(session), json=report_body())
+
+    assert response.status_code == 422
+    assert "cancelled" in response.json["errors"]["path"]["sid"][0]
+    assert stored_reports(app) == 0
+
+
 def test_a_report_from_the_future_is_a_422(world, session):
     ahead = (datetime.now(UTC) + timedelta(minutes=30)).replace(microsecond=0).isoformat()
 

@@ -23,6 +23,10 @@ SESSION_FIELDS = {
     "notes",
     "created_at",
     "updated_at",
+    "status",
+    "cancelled_at",
+    "cancelled_by_id",
+    "monitoring_recorded",
 }
 LOWER_ANSWERS = [1, 1, 0, 0, 1, 0, 0, 0, 0]  # total 3
 PRE_WINDOW = timedelta(hours=48)

@@ -235,6 +235,9 @@ LEAVES_OUTCOMES_ALONE = {
     ("POST", "/api/v1/patients/<string:pid>/sessions/<string:sid>/report"): (
         "side effects: no outcome reads them"
     ),
+    ("PUT", "/api/v1/patients/<string:pid>/sessions/<string:sid>/monitoring"): (
+        "vital signs: no outcome reads them"
+    ),
 }
 
 

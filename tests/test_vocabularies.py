@@ -18,6 +18,9 @@ SERVER = Path(__file__).resolve().parents[1] / "server"
 VOCABULARIES = {
     "contexts",
     "treatments",
+    "session_statuses",
+    "monitoring_levels",
+    "adverse_events",
     "roles",
     "panel_sorts",
     "madrs_remission_choices",

@@ -24,6 +24,7 @@ export async function render(main, params, newToken = null) {
     h('h1', {}, admin ? 'Clinic admin' : 'Account'),
     h('p', {}, `Signed in as ${state.user.email}, ${state.user.clinic.name}.`),
     crisisSection(clinic, admin),
+    thresholdsSection(clinic, admin),
     passkeysSection(clinic, admin, clinicians),
     passwordSection(() => show(devices, devicesSection())),
     devices,
@@ -171,6 +172,54 @@ function crisisForm(clinic, done) {
         'Overdue flags are marked on the panel, in the flag inbox and on the patient page.'),
     ],
   });
+}
+
+const THRESHOLDS = [
+  ['before_dosing', 'Before dosing'],
+  ['any_time', 'At any time'],
+];
+
+/** Above which blood pressure a monitoring record marks a reading raised: a form for admins,
+ * the values for everyone else. Readings are never refused for being raised. */
+function thresholdsSection(clinic, admin) {
+  const section = h('section', { class: 'card', 'aria-labelledby': 'thresholds-title' });
+  const words = (limits) => THRESHOLDS.map(([key, label]) => `${label.toLowerCase()} above ${limits[key].systolic}/${limits[key].diastolic}`).join(', ');
+  const draw = (current, saved) => {
+    const limits = current.blood_pressure_thresholds;
+    show(section,
+      h('h2', { id: 'thresholds-title' }, 'Blood pressure thresholds'),
+      h('p', {}, `Monitoring records mark a reading raised ${words(limits)} (systolic or diastolic above its limit).`),
+      saved ? h('p', { class: 'notice', role: 'status', tabindex: '-1' }, 'Saved. Monitoring records are marked by the new thresholds.') : null,
+      admin ? apiForm({
+        method: 'PATCH',
+        path: '/clinic',
+        submitLabel: 'Save thresholds',
+        build: (data, form) => {
+          const names = THRESHOLDS.flatMap(([key]) => ['systolic', 'diastolic'].map((kind) => `blood_pressure_thresholds.${key}.${kind}`));
+          const empty = names.filter((name) => !String(data.get(name)).trim());
+          if (empty.length) throw new Incomplete('Give both pressures of both thresholds.', empty.map((name) => form.elements.namedItem(name)));
+          const number = (name) => Number(String(data.get(name)).trim());
+          return {
+            blood_pressure_thresholds: Object.fromEntries(THRESHOLDS.map(([key]) => [key, {
+              systolic: number(`blood_pressure_thresholds.${key}.systolic`),
+              diastolic: number(`blood_pressure_thresholds.${key}.diastolic`),
+            }])),
+          };
+        },
+        done: (answer) => {
+          draw(answer, true);
+          section.querySelector('[role=status]').focus();
+        },
+        children: [h('div', { class: 'grid' }, THRESHOLDS.flatMap(([key, label]) => ['systolic', 'diastolic'].map((kind) => field(
+          `${label}: ${kind} (mmHg)`,
+          h('input', {
+            name: `blood_pressure_thresholds.${key}.${kind}`, type: 'number', inputmode: 'numeric', step: 1,
+            min: kind === 'systolic' ? 50 : 20, max: kind === 'systolic' ? 260 : 160, value: limits[key][kind],
+          })))))],
+      }) : h('p', { class: 'hint' }, 'Only a clinic admin can change these.'));
+  };
+  draw(clinic, false);
+  return section;
 }
 
 function tokensSection(tokens, scopes, refresh, showNew, newToken) {

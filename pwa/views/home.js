@@ -2,7 +2,7 @@ import { sparkline } from '../chart.js';
 import { crisisResources, NOT_WATCHED } from '../crisis.js';
 import { serverNow } from '../api.js';
 import {
-  bandOf, bandWords, day, labelOf, plural, scoreText, sessionLabel,
+  bandOf, bandWords, day, labelOf, plural, scoreText, sessionLabel, sessionTime,
 } from '../format.js';
 import { currentRoute, go } from '../nav.js';
 import * as outbox from '../outbox.js';
@@ -38,6 +38,7 @@ export async function render(main) {
       ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.')
       : null,
     recentSafetyAnswer() ? helpCard() : null,
+    nextSessionSection(sessions.data, words.treatments),
     status,
     reportSection(sessionList, queued, words.treatments),
     quick && quick.offered ? quick.card : null,
@@ -198,6 +199,20 @@ function dueSection(detail, scales, contexts) {
         ? `Nothing is due. Next check-in: ${day(next.due_at)}.`
         : 'Nothing is due.'),
   );
+}
+
+/** The next planned session (never a cancelled one), in the patient's local time; nothing
+ * when none is planned. Offline, a saved list may be old: a session already started is past. */
+function nextSessionSection(sessions, treatments) {
+  const now = new Date();
+  const ahead = ((sessions && sessions.items) || [])
+    .filter((s) => s.status === 'planned' && new Date(s.started_at) > now)
+    .sort((a, b) => new Date(a.started_at) - new Date(b.started_at));
+  if (!ahead.length) return null;
+  const next = ahead[0];
+  return h('section', { class: 'card next-session', 'aria-labelledby': 'next-session-title' },
+    h('h2', { id: 'next-session-title' }, `Your next session: ${sessionTime(next.started_at, now)}`),
+    h('p', { class: 'hint' }, `${labelOf(treatments, next.treatment)}, ${day(next.started_at)}.`));
 }
 
 function latestSection(summary, phq9) {

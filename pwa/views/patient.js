@@ -181,18 +181,28 @@ function sessionsSection(id, sessions, summaries, byId, words, refresh) {
     `${p.instrument.name}: pre ${p.pre ? scoreText(p.pre.total) : '–'}, post ${p.post.length ? p.post.map((e) => scoreText(e.total)).join(', ') : '–'}`,
     p.delta === null ? '' : `, change ${p.delta > 0 ? '−' : p.delta < 0 ? '+' : ''}${Math.abs(p.delta)}`,
     p.overlapping_recall ? h('span', { class: 'badge na' }, ' overlapping recall') : null));
+  const when = (s) => dayAndTime(s.started_at);
   return h('section', { class: 'card', 'aria-labelledby': 'sessions-title' },
     h('h2', { id: 'sessions-title' }, 'Treatment sessions'),
-    sessions.length ? h('div', { class: 'table-scroll' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Before and after', 'Notes'].map((t) => h('th', { scope: 'col' }, t)),
+    sessions.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'sessions' },
+      h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Status', 'Before and after', 'Notes'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col', class: 'no-print' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
-      h('tbody', {}, sessions.map((s) => h('tr', {},
-        h('th', { scope: 'row' }, dayAndTime(s.started_at)),
+      h('tbody', {}, sessions.map((s) => h('tr', { class: `session-${s.status}` },
+        h('th', { scope: 'row' }, when(s)),
         h('td', {}, labelOf(words.treatments, s.treatment)),
         h('td', {}, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
+        h('td', { class: 'session-status' }, statusBadge(s, words.session_statuses)),
         h('td', {}, describePairs(s.id), reportLines(s, words)),
         h('td', { class: 'session-notes' }, s.notes || '–'),
-        h('td', { class: 'no-print' }, button('Edit', () => sessionForm(editing, id, s, words.treatments, refresh), { 'aria-label': `Edit the session of ${dayAndTime(s.started_at)}` }))))))) : h('p', {}, 'No sessions yet.'),
+        h('td', { class: 'no-print' }, h('div', { class: 'row-actions' },
+          s.status === 'cancelled' ? null : h('a', {
+            class: 'button', href: `#/monitoring?patient=${encodeURIComponent(id)}&session=${encodeURIComponent(s.id)}`,
+            'aria-label': `${s.monitoring_recorded ? 'Monitoring record' : 'Record monitoring'} for the session of ${when(s)}`,
+          }, 'Monitoring'),
+          button('Edit', () => sessionForm(editing, id, s, words.treatments, refresh), { 'aria-label': `Edit the session of ${when(s)}` }),
+          s.status === 'cancelled' || s.monitoring_recorded ? null
+            : button('Cancel', () => cancelSession(editing, id, s, refresh), { 'aria-label': `Cancel the session of ${when(s)}` }))))))))
+      : h('p', {}, 'No sessions yet.'),
     h('p', { class: 'hint' }, 'Pairs less than the recall window apart (14 days for PHQ-9 and GAD-7) are marked as overlapping recall.'),
     h('div', { class: 'no-print' }, button('Add a session', () => sessionForm(editing, id, null, words.treatments, refresh))),
     editing);
@@ -232,6 +242,41 @@ function sideEffectsSection(sessions, words) {
           reported.map((s) => h('td', { class: 'report-note' }, latest(s).note || '–'))))))
       : h('p', {}, 'No after-session reports yet.'),
     h('p', { class: 'hint' }, 'Rated by the patient after each session: 0 none, 1 mild, 2 moderate, 3 severe. With several reports for a session, the latest is shown here; all are listed in the sessions table.'));
+}
+
+/** Planned, done or cancelled, in words; a cancelled one says when. */
+function statusBadge(session, statuses) {
+  const label = labelOf(statuses, session.status);
+  if (session.status === 'cancelled') {
+    return [h('span', { class: 'badge cancelled' }, label),
+      h('span', { class: 'hint cancelled-on' }, `on ${day(session.cancelled_at)}`)];
+  }
+  return h('span', { class: `badge ${session.status}` }, label);
+}
+
+/** Asks before cancelling: a cancelled session stays cancelled. */
+function cancelSession(container, id, session, refresh) {
+  const message = h('div');
+  const when = dayAndTime(session.started_at);
+  const confirm = button('Yes, cancel this session', async () => {
+    confirm.disabled = true;
+    try {
+      await api(`/patients/${id}/sessions/${session.id}`, { method: 'PATCH', body: { status: 'cancelled' } });
+      await refresh();
+    } catch (error) {
+      confirm.disabled = false;
+      const box = alertBox(errorMessage(error));
+      box.tabIndex = -1;
+      show(message, box);
+      box.focus();
+    }
+  }, { class: 'danger' });
+  show(container, h('div', { class: 'notice stack', role: 'group', 'aria-labelledby': 'cancel-title' },
+    h('h3', { id: 'cancel-title' }, `Cancel the session of ${when}?`),
+    h('p', {}, 'It stays in the list, marked cancelled, and cannot be restored (add a new session instead). Check-ins linked to it are linked to another session nearby, or to none.'),
+    message,
+    h('div', { class: 'actions' }, confirm, button('Keep it', () => show(container)))));
+  confirm.focus();
 }
 
 function sessionForm(container, id, session, treatments, refresh) {

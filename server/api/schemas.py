@@ -19,6 +19,17 @@ from ..domain.instruments import (
 )
 from ..domain.safety import SIGNAL_INSTRUMENTS, SIGNAL_ITEMS, signal_errors
 from ..domain.times import utc
+from ..domain.treatment import (
+    ADVERSE_EVENTS,
+    CANCELLED,
+    DIASTOLIC_RANGE,
+    HEART_RATE_RANGE,
+    MINUTES_RANGE,
+    SESSION_STATUSES,
+    SEVERITY_LEVELS,
+    SPO2_RANGE,
+    SYSTOLIC_RANGE,
+)
 from ..domain.vocabularies import (
     CONTEXTS,
     SIDE_EFFECT_LEVELS,
@@ -609,11 +620,24 @@ class SessionIn(StrictSchema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
+ONLY_CANCELLED = (
+    'Only "cancelled" can be set: planned and done follow from the start time, and a '
+    "cancelled session stays cancelled (add a new session instead)."
+)
+
+
 class SessionPatch(PatchSchema):
     started_at = UTCTime(validate=_plausible_session_time)
     treatment = fields.String(validate=validate.OneOf(TREATMENTS))
     dose_mg = StrictNumber(allow_none=True, validate=validate.Range(min=0, max=10000))
     notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    status = fields.String(
+        validate=validate.OneOf([CANCELLED], error=ONLY_CANCELLED),
+        metadata={
+            "description": '"cancelled" cancels the session (once; never undone). Its '
+            "entries are linked to other sessions by time, or to none."
+        },
+    )
 
 
 class SideEffectsIn(StrictSchema):
@@ -682,6 +706,114 @@ class SessionOut(Schema):
         fields.Nested(ReportOut),
         required=True,
         metadata={"description": "The patient's after-session reports, oldest first."},
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(SESSION_STATUSES),
+        metadata={"description": "cancelled; else planned while started_at is ahead; else done"},
+    )
+    cancelled_at = UTCTime(allow_none=True, required=True)
+    cancelled_by_id = fields.String(allow_none=True, required=True)
+    monitoring_recorded = fields.Boolean(
+        required=True, metadata={"description": "A monitoring record has been saved."}
+    )
+
+
+# ---------------------------------------------------------------- the monitoring record
+
+
+def _between(limits: tuple[int, int], unit: str) -> validate.Range:
+    """A range whose refusal a clinician reads beside the field: "Must be 50 to 260 mmHg."."""
+    return validate.Range(*limits, error=f"Must be {{min}} to {{max}} {unit}.")
+
+
+def _level(**kwargs):
+    return fields.String(required=True, validate=validate.OneOf(SEVERITY_LEVELS), **kwargs)
+
+
+def _minutes(description: str):
+    return fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=_between(MINUTES_RANGE, "minutes"),
+        metadata={"description": description},
+    )
+
+
+class VitalSignsIn(StrictSchema):
+    at = UTCTime(required=True)
+    systolic = fields.Integer(strict=True, required=True, validate=_between(SYSTOLIC_RANGE, "mmHg"))
+    diastolic = fields.Integer(
+        strict=True, required=True, validate=_between(DIASTOLIC_RANGE, "mmHg")
+    )
+    heart_rate = fields.Integer(
+        strict=True, allow_none=True, validate=_between(HEART_RATE_RANGE, "beats a minute")
+    )
+    spo2 = fields.Integer(strict=True, allow_none=True, validate=_between(SPO2_RANGE, "%"))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _systolic_above_diastolic(self, data, **kwargs):
+        if data["systolic"] <= data["diastolic"]:
+            raise ValidationError("Must be above the diastolic pressure.", "systolic")
+
+
+class MonitoringIn(StrictSchema):
+    """The whole record: each save replaces the one before."""
+
+    vitals = fields.List(
+        fields.Nested(VitalSignsIn), required=True, validate=validate.Length(max=200)
+    )
+    sedation = _level()
+    dissociation = _level()
+    respiratory_depression = StrictBoolean(required=True)
+    adverse_events = fields.List(
+        fields.String(validate=validate.OneOf(ADVERSE_EVENTS)), required=True
+    )
+    monitoring_minutes = _minutes("How long the patient was monitored after dosing.")
+    ready_to_leave_minutes = _minutes("Minutes after dosing until the patient was fit to leave.")
+    discharged_at = UTCTime(allow_none=True)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _each_event_once(self, data, **kwargs):
+        if len(set(data["adverse_events"])) != len(data["adverse_events"]):
+            raise ValidationError("Name each adverse event once.", "adverse_events")
+
+
+class VitalSignsOut(Schema):
+    at = UTCTime(required=True)
+    systolic = fields.Integer(required=True)
+    diastolic = fields.Integer(required=True)
+    heart_rate = fields.Integer(allow_none=True, required=True)
+    spo2 = fields.Integer(allow_none=True, required=True)
+    raised = fields.Boolean(
+        required=True,
+        metadata={"description": "Above the clinic's blood pressure thresholds (never refused)."},
+    )
+
+
+class RecordedBy(Schema):
+    id = fields.String(required=True)
+    display_name = fields.String(required=True)
+
+
+class MonitoringOut(Schema):
+    vitals = fields.List(fields.Nested(VitalSignsOut), required=True)
+    sedation = fields.String(required=True)
+    dissociation = fields.String(required=True)
+    respiratory_depression = fields.Boolean(required=True)
+    adverse_events = fields.List(fields.String(), required=True)
+    monitoring_minutes = fields.Integer(allow_none=True, required=True)
+    ready_to_leave_minutes = fields.Integer(allow_none=True, required=True)
+    discharged_at = UTCTime(allow_none=True, required=True)
+    notes = fields.String(allow_none=True, required=True)
+    recorded_by = fields.Nested(RecordedBy, required=True)
+    recorded_at = UTCTime(required=True)
+    updated_at = UTCTime(allow_none=True, required=True)
+    thresholds = fields.Nested(
+        "BloodPressureThresholdsOut",
+        required=True,
+        metadata={"description": "The clinic's thresholds the raised marks were judged by."},
     )
 
 
@@ -959,6 +1091,33 @@ class ResolveIn(StrictSchema):
 # ---------------------------------------------------------------- clinic settings
 
 
+class PressureOut(Schema):
+    systolic = fields.Integer(required=True)
+    diastolic = fields.Integer(required=True)
+
+
+class BloodPressureThresholdsOut(Schema):
+    before_dosing = fields.Nested(PressureOut, required=True)
+    any_time = fields.Nested(PressureOut, required=True)
+
+
+class PressureIn(StrictSchema):
+    systolic = fields.Integer(strict=True, required=True, validate=validate.Range(*SYSTOLIC_RANGE))
+    diastolic = fields.Integer(
+        strict=True, required=True, validate=validate.Range(*DIASTOLIC_RANGE)
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _systolic_above_diastolic(self, data, **kwargs):
+        if data["systolic"] <= data["diastolic"]:
+            raise ValidationError("Must be above the diastolic pressure.", "systolic")
+
+
+class BloodPressureThresholdsIn(StrictSchema):
+    before_dosing = fields.Nested(PressureIn, required=True)
+    any_time = fields.Nested(PressureIn, required=True)
+
+
 class ClinicOut(Schema):
     """The clinic's settings, as its clinicians see them."""
 
@@ -975,6 +1134,14 @@ class ClinicOut(Schema):
         },
     )
     require_passkey_for_clinicians = fields.Boolean(required=True)
+    blood_pressure_thresholds = fields.Nested(
+        BloodPressureThresholdsOut,
+        required=True,
+        metadata={
+            "description": "A reading above `before_dosing` before the session starts, or "
+            "above `any_time` at any time (either pressure above its limit), is marked raised."
+        },
+    )
 
 
 class PatientClinicOut(Schema):
@@ -994,6 +1161,10 @@ class ClinicPatch(PatchSchema):
     flag_overdue_hours = fields.Integer(strict=True, validate=validate.Range(1, 168))
     crisis = fields.Nested(
         CrisisIn, metadata={"description": "Replaces the crisis resources whole."}
+    )
+    blood_pressure_thresholds = fields.Nested(
+        BloodPressureThresholdsIn,
+        metadata={"description": "Replaces both thresholds; readings are never refused."},
     )
     require_passkey_for_clinicians = StrictBoolean(
         metadata={

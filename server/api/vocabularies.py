@@ -41,6 +41,9 @@ class SideEffectTerm(Term):
 class VocabulariesOut(Schema):
     contexts = fields.List(fields.Nested(ContextTerm), required=True)
     treatments = fields.List(fields.Nested(Term), required=True)
+    session_statuses = fields.List(fields.Nested(Term), required=True)
+    monitoring_levels = fields.List(fields.Nested(Term), required=True)
+    adverse_events = fields.List(fields.Nested(Term), required=True)
     roles = fields.List(fields.Nested(Term), required=True)
     panel_sorts = fields.List(fields.Nested(Term), required=True)
     madrs_remission_choices = fields.List(fields.Nested(NumberedTerm), required=True)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..domain import safety
+from ..domain import safety, treatment
 from ..domain.vocabularies import SIDE_EFFECTS
 from .extensions import db
 
@@ -73,6 +73,15 @@ class Clinic(db.Model):
             "AND (crisis_line_sms IS NULL OR crisis_line_phone IS NOT NULL)",
             name="crisis_line_whole",
         ),
+        CheckConstraint(
+            "bp_before_dosing_systolic BETWEEN 50 AND 260 "
+            "AND bp_before_dosing_diastolic BETWEEN 20 AND 160 "
+            "AND bp_before_dosing_systolic > bp_before_dosing_diastolic "
+            "AND bp_any_time_systolic BETWEEN 50 AND 260 "
+            "AND bp_any_time_diastolic BETWEEN 20 AND 160 "
+            "AND bp_any_time_systolic > bp_any_time_diastolic",
+            name="bp_thresholds_in_range",
+        ),
     )
 
     id: Mapped[str] = _id_column()
@@ -96,6 +105,16 @@ class Clinic(db.Model):
     require_passkey_for_clinicians: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    # A blood pressure reading above these is marked raised on the monitoring record: the
+    # first pair before dosing, the second at any time (treatment.DEFAULT_THRESHOLDS).
+    bp_before_dosing_systolic: Mapped[int] = mapped_column(
+        Integer, default=140, server_default="140"
+    )
+    bp_before_dosing_diastolic: Mapped[int] = mapped_column(
+        Integer, default=90, server_default="90"
+    )
+    bp_any_time_systolic: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    bp_any_time_diastolic: Mapped[int] = mapped_column(Integer, default=110, server_default="110")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -126,6 +145,38 @@ class Clinic(db.Model):
         self.crisis_clinic_phone = crisis.get("clinic_phone")
         self.crisis_clinic_hours = crisis.get("clinic_hours")
         self.crisis_message = crisis.get("message")
+
+    @property
+    def bp_thresholds(self) -> treatment.BloodPressureThresholds:
+        """Above which a blood pressure reading is marked raised, before dosing and always."""
+        return treatment.BloodPressureThresholds(
+            before_dosing=treatment.Pressure(
+                self.bp_before_dosing_systolic, self.bp_before_dosing_diastolic
+            ),
+            any_time=treatment.Pressure(self.bp_any_time_systolic, self.bp_any_time_diastolic),
+        )
+
+    @property
+    def blood_pressure_thresholds(self) -> dict:
+        """The thresholds as the API shows them."""
+        limits = self.bp_thresholds
+        return {
+            "before_dosing": {
+                "systolic": limits.before_dosing.systolic,
+                "diastolic": limits.before_dosing.diastolic,
+            },
+            "any_time": {
+                "systolic": limits.any_time.systolic,
+                "diastolic": limits.any_time.diastolic,
+            },
+        }
+
+    @blood_pressure_thresholds.setter
+    def blood_pressure_thresholds(self, limits: dict) -> None:
+        self.bp_before_dosing_systolic = limits["before_dosing"]["systolic"]
+        self.bp_before_dosing_diastolic = limits["before_dosing"]["diastolic"]
+        self.bp_any_time_systolic = limits["any_time"]["systolic"]
+        self.bp_any_time_diastolic = limits["any_time"]["diastolic"]
 
     @property
     def crisis_ready(self) -> bool:
@@ -325,6 +376,9 @@ class TreatmentSession(db.Model):
             "treatment IN ('ketamine_iv', 'ketamine_im', 'esketamine_nasal', 'other')",
             name="treatment",
         ),
+        CheckConstraint(
+            "(cancelled_at IS NULL) = (cancelled_by_id IS NULL)", name="cancelled_by_someone"
+        ),
     )
 
     id: Mapped[str] = _id_column()
@@ -338,11 +392,92 @@ class TreatmentSession(db.Model):
     created_by_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Cancelled: kept, marked, and left out of linking and the outcome rules.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[str | None] = mapped_column(String(36))
+
+    monitoring: Mapped[SessionMonitoring | None] = relationship(
+        back_populates="session", cascade="all, delete-orphan"
+    )
 
     # Loaded with the sessions (one query for a whole list): every session answer shows them.
     reports: Mapped[list[SessionReport]] = relationship(
         order_by="(SessionReport.taken_at, SessionReport.id)", lazy="selectin", viewonly=True
     )
+
+    @property
+    def status(self) -> str:
+        return treatment.session_status(self.started_at, self.cancelled_at, utcnow())
+
+    @property
+    def monitoring_recorded(self) -> bool:
+        return self.monitoring is not None
+
+
+class SessionMonitoring(db.Model):
+    """What was watched after a dose, as the clinic's monitoring form records it (one per
+    session, replaced whole on each save)."""
+
+    __tablename__ = "session_monitoring"
+    __table_args__ = (
+        CheckConstraint(
+            "sedation IN ('none', 'mild', 'moderate', 'severe')", name="sedation_level"
+        ),
+        CheckConstraint(
+            "dissociation IN ('none', 'mild', 'moderate', 'severe')", name="dissociation_level"
+        ),
+        CheckConstraint(
+            "monitoring_minutes BETWEEN 0 AND 1440", name="monitoring_minutes_in_range"
+        ),
+        CheckConstraint(
+            "ready_to_leave_minutes BETWEEN 0 AND 1440", name="ready_to_leave_minutes_in_range"
+        ),
+    )
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("treatment_session.id"), primary_key=True)
+    sedation: Mapped[str] = mapped_column(String(16))
+    dissociation: Mapped[str] = mapped_column(String(16))
+    respiratory_depression: Mapped[bool] = mapped_column(Boolean)
+    adverse_events: Mapped[list] = mapped_column(JSON)
+    monitoring_minutes: Mapped[int | None] = mapped_column(Integer)
+    ready_to_leave_minutes: Mapped[int | None] = mapped_column(Integer)
+    discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Who recorded it, with their name as it was then: the printed sheet names them, and an
+    # export carries the record to installations where they have no account.
+    recorded_by_id: Mapped[str] = mapped_column(String(36))
+    recorded_by_name: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[TreatmentSession] = relationship(back_populates="monitoring")
+    vitals: Mapped[list[VitalSigns]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="(VitalSigns.at, VitalSigns.position)",
+    )
+
+
+class VitalSigns(db.Model):
+    """One set of readings during a session's monitoring: blood pressure, pulse, SpO2."""
+
+    __tablename__ = "vital_signs"
+    __table_args__ = (
+        CheckConstraint("systolic BETWEEN 50 AND 260", name="systolic_in_range"),
+        CheckConstraint("diastolic BETWEEN 20 AND 160", name="diastolic_in_range"),
+        CheckConstraint("systolic > diastolic", name="systolic_above_diastolic"),
+        CheckConstraint("heart_rate BETWEEN 20 AND 250", name="heart_rate_in_range"),
+        CheckConstraint("spo2 BETWEEN 50 AND 100", name="spo2_in_range"),
+    )
+
+    id: Mapped[str] = _id_column()
+    session_id: Mapped[str] = mapped_column(ForeignKey("session_monitoring.session_id"), index=True)
+    # The order the form listed the readings in, for readings taken at the same minute.
+    position: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    systolic: Mapped[int] = mapped_column(Integer)
+    diastolic: Mapped[int] = mapped_column(Integer)
+    heart_rate: Mapped[int | None] = mapped_column(Integer)
+    spo2: Mapped[int | None] = mapped_column(Integer)
 
 
 class SessionReport(db.Model):

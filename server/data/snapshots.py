@@ -64,9 +64,9 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
         ).where(Entry.patient_id == patient_id, Entry.voided.is_(False))
     ).all()
     sessions = session.execute(
-        select(TreatmentSession.id, TreatmentSession.started_at).where(
-            TreatmentSession.patient_id == patient_id
-        )
+        select(
+            TreatmentSession.id, TreatmentSession.started_at, TreatmentSession.cancelled_at
+        ).where(TreatmentSession.patient_id == patient_id)
     ).all()
     explicit = dict(
         session.execute(

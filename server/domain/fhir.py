@@ -3,7 +3,10 @@
 Codes come from the instrument definitions (instruments.py), which carry the LOINC codes of
 shared/scales.md; MADRS, with no confirmed LOINC code, and mood_now (the project's own quick
 rating) use a local code system. The patient's after-session reports are one Observation each,
-with one component per side effect, in a local code system too (LOINC has no such panel).
+with one component per side effect, in a local code system too (LOINC has no such panel). Each
+set of vital signs of a session's monitoring record becomes vital-signs Observations as the FHIR
+vital signs profiles have them: a blood pressure panel (systolic and diastolic as components), a
+heart rate and an oxygen saturation, in UCUM units.
 """
 
 from __future__ import annotations
@@ -27,6 +30,17 @@ SESSION_ID_SYSTEM = "urn:tidemark:session"
 EXTERNAL_ID_SYSTEM = "urn:tidemark:external-id"
 # Observation ids are derived from entry ids, so that a re-export gives the same Bundle.
 OBSERVATION_NAMESPACE = uuid.UUID("5b2f4a1e-2a9f-4c53-9a53-7d0f6f6c1d42")
+
+UCUM = "http://unitsofmeasure.org"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+SESSION_SYSTEM = "urn:tidemark:session"
+BLOOD_PRESSURE_PANEL = ("85354-9", "Blood pressure panel with all children optional")
+SYSTOLIC = ("8480-6", "Systolic blood pressure")
+DIASTOLIC = ("8462-4", "Diastolic blood pressure")
+HEART_RATE = ("8867-4", "Heart rate")
+# The pulse oximetry code, and the one the FHIR oxygen saturation profile requires beside it.
+SPO2 = ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")
+SPO2_PROFILE = ("2708-6", "Oxygen saturation in Arterial blood")
 
 TOTAL_DISPLAY = {
     "44261-6": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
@@ -230,6 +244,97 @@ def report_observation(report: dict, session: dict, patient_id: str) -> dict:
     return observation
 
 
+def _loinc(*codes: tuple[str, str]) -> dict:
+    return {
+        "coding": [{"system": LOINC, "code": code, "display": display} for code, display in codes],
+        "text": codes[0][1],
+    }
+
+
+def _quantity(value: int, unit: str, code: str) -> dict:
+    return {"value": value, "unit": unit, "system": UCUM, "code": code}
+
+
+VITAL_SIGNS_CATEGORY = [
+    {"coding": [{"system": OBSERVATION_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}
+]
+HIGH = [
+    {
+        "coding": [{"system": INTERPRETATION, "code": "H", "display": "High"}],
+        "text": "Above the clinic's blood pressure threshold",
+    }
+]
+
+
+def _vital_sign(session_id: str, number: int, kind: str, at: str, patient_id: str, **fields):
+    """One vital-signs Observation; its id is derived, so a re-export gives the same one."""
+    return {
+        "resourceType": "Observation",
+        "id": str(uuid.uuid5(OBSERVATION_NAMESPACE, f"{session_id}:vitals:{number}:{kind}")),
+        # Which session's monitoring it was: sessions themselves travel in tidemark.export.
+        "identifier": [{"system": SESSION_SYSTEM, "value": session_id}],
+        "status": "final",
+        "category": VITAL_SIGNS_CATEGORY,
+        "subject": {"reference": _urn(patient_id)},
+        "effectiveDateTime": at,
+        **fields,
+    }
+
+
+def vital_signs_observations(session: dict, patient_id: str) -> list[dict]:
+    """The Observations of a session's monitoring record: per reading, a blood pressure panel
+    (marked high when raised), and a heart rate and an SpO2 when they were measured."""
+    record = session.get("monitoring")
+    if record is None:
+        return []
+    observations = []
+    for number, reading in enumerate(record["vitals"]):
+        about = (session["id"], number)
+        pressure = _vital_sign(
+            *about,
+            "blood-pressure",
+            reading["at"],
+            patient_id,
+            code=_loinc(BLOOD_PRESSURE_PANEL),
+            component=[
+                {
+                    "code": _loinc(SYSTOLIC),
+                    "valueQuantity": _quantity(reading["systolic"], "mmHg", "mm[Hg]"),
+                },
+                {
+                    "code": _loinc(DIASTOLIC),
+                    "valueQuantity": _quantity(reading["diastolic"], "mmHg", "mm[Hg]"),
+                },
+            ],
+        )
+        if reading["raised"]:
+            pressure["interpretation"] = HIGH
+        observations.append(pressure)
+        if reading["heart_rate"] is not None:
+            observations.append(
+                _vital_sign(
+                    *about,
+                    "heart-rate",
+                    reading["at"],
+                    patient_id,
+                    code=_loinc(HEART_RATE),
+                    valueQuantity=_quantity(reading["heart_rate"], "beats/minute", "/min"),
+                )
+            )
+        if reading["spo2"] is not None:
+            observations.append(
+                _vital_sign(
+                    *about,
+                    "spo2",
+                    reading["at"],
+                    patient_id,
+                    code=_loinc(SPO2, SPO2_PROFILE),
+                    valueQuantity=_quantity(reading["spo2"], "%", "%"),
+                )
+            )
+    return observations
+
+
 def bundle(block: dict) -> dict:
     """The Bundle for one patient block of a tidemark.export document."""
     patient = block["patient"]
@@ -241,6 +346,7 @@ def bundle(block: dict) -> dict:
     for session in block["sessions"]:
         for report in session.get("reports", ()):
             resources.append(report_observation(report, session, patient["id"]))
+        resources.extend(vital_signs_observations(session, patient["id"]))
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

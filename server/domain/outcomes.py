@@ -2,8 +2,12 @@
 
 Pure Python: no Flask, no database. Entries and sessions are any objects with the attributes
 used here (`id`, `taken_at`, `total`, `context`, `voided`, `session_id`, and `instrument` and
-`answers` when they have them; `id`, `started_at`), so the summary, the panel and the exports
-all share these rules. Arithmetic is exact (fractions): values are rounded only for answers.
+`answers` when they have them; `id`, `started_at`, and `cancelled_at` when they have it), so
+the summary, the panel and the exports all share these rules. A cancelled session never took
+place: it starts no treatment and links no entries. A planned one (ahead of now) counts like
+any other, since every entry so far was taken before it: the rules never read the clock, so
+a summary does not change by itself when a planned session's time comes. Arithmetic is exact
+(fractions): values are rounded only for answers.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .instruments import Instrument, OutcomeRules, exact, exact_total, round_half_up
+from .treatment import held
 
 # Rule 3: an entry this long before the first session can be its baseline.
 BASELINE_BEFORE_FIRST_SESSION = timedelta(days=7)
@@ -47,7 +52,7 @@ def choose_baseline(
         for entry in counted:
             if entry.id == explicit_entry_id:
                 return entry, EXPLICIT
-    first_session = min((s.started_at for s in sessions), default=None)
+    first_session = min((s.started_at for s in held(sessions)), default=None)
     # Rule 2 only before treatment began: a later `baseline` entry never resets the comparison.
     marked = [
         e
@@ -144,6 +149,7 @@ def overlapping_recall(pre_at: datetime, post_at: datetime, recall_days: int) ->
 
 def link_session(context: str, taken_at: datetime, sessions) -> str | None:
     """The nearest session within the window of a pre- or post-session entry, or None."""
+    sessions = held(sessions)
     if context == "pre_session":
         candidates = [
             s for s in sessions if timedelta(0) <= s.started_at - taken_at <= PRE_SESSION_WINDOW
@@ -161,10 +167,11 @@ def link_session(context: str, taken_at: datetime, sessions) -> str | None:
 
 
 def session_pairs(sessions, entries, recall_days: int) -> list[dict]:
-    """Per session: its pre entry, its post entries, the delta, and overlapping recall."""
+    """Per session (cancelled ones left out): its pre entry, its post entries, the delta, and
+    overlapping recall."""
     counted = _counted(entries)
     pairs = []
-    for session in sorted(sessions, key=lambda s: (s.started_at, s.id)):
+    for session in sorted(held(sessions), key=lambda s: (s.started_at, s.id)):
         # An entry whose time contradicts its context (stored before links were checked)
         # stays in the series but is never paired: a "pre" after the session is not a pre.
         linked = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .instruments import MADRS_REMISSION_CHOICES
 from .outcomes import BASELINE_CONTEXT, BEFORE_FIRST_SESSION, EXPLICIT, FIRST_ENTRY
+from .treatment import ADVERSE_EVENTS, SESSION_STATUSES, SEVERITY_LEVELS
 
 # The values themselves: the schemas, the importer, the panel and the database's check
 # constraints use these (the constraints are written out in the migrations, checked by tests).
@@ -81,6 +82,9 @@ AUDIT_ACTIONS = (
     "session.create",
     "session.update",
     "session_report.create",
+    "session.cancel",
+    "monitoring.record",
+    "monitoring.read",
     "clinic.update",
     "clinician.create",
     "clinician.deactivate",
@@ -132,6 +136,26 @@ VOCABULARIES = {
             "ketamine_im": "Ketamine injection",
             "esketamine_nasal": "Esketamine nasal spray",
             "other": "Treatment session",
+        },
+    ),
+    "session_statuses": labelled(
+        SESSION_STATUSES, {"planned": "planned", "done": "done", "cancelled": "cancelled"}
+    ),
+    # Sedation and dissociation on the monitoring record, at their worst during monitoring.
+    "monitoring_levels": labelled(
+        SEVERITY_LEVELS,
+        {"none": "None", "mild": "Mild", "moderate": "Moderate", "severe": "Severe"},
+    ),
+    "adverse_events": labelled(
+        ADVERSE_EVENTS,
+        {
+            "nausea": "Nausea",
+            "vomiting": "Vomiting",
+            "dizziness": "Dizziness",
+            "headache": "Headache",
+            "raised_blood_pressure": "Raised blood pressure",
+            "anxiety": "Anxiety",
+            "other": "Other (say what in the notes)",
         },
     ),
     # As the clinic admin's tables show them: "admin" in the Role column, "clinician" or

@@ -41,6 +41,7 @@ def linked_session(patient_id: str, context: str, taken_at: datetime) -> str | N
     sessions = db.session.execute(
         db.select(TreatmentSession.id, TreatmentSession.started_at).where(
             TreatmentSession.patient_id == patient_id,
+            TreatmentSession.cancelled_at.is_(None),
             TreatmentSession.started_at >= taken_at - outcomes.POST_SESSION_WINDOW,
             TreatmentSession.started_at <= taken_at + outcomes.PRE_SESSION_WINDOW,
         )
@@ -62,12 +63,16 @@ def _validate(patient: Patient, body: dict, actor: User) -> Score:
     session_id = body.get("session_id")
     if session_id is not None:
         session = db.session.execute(
-            db.select(TreatmentSession.patient_id, TreatmentSession.started_at).where(
-                TreatmentSession.id == session_id
-            )
+            db.select(
+                TreatmentSession.patient_id,
+                TreatmentSession.started_at,
+                TreatmentSession.cancelled_at,
+            ).where(TreatmentSession.id == session_id)
         ).first()
         if session is None or session.patient_id != patient.id:
             raise Invalid(fields={"session_id": ["No such session for this patient."]})
+        if session.cancelled_at is not None:
+            raise Invalid(fields={"session_id": ["This session was cancelled."]})
         if not outcomes.context_fits_session(body["context"], body["taken_at"], session.started_at):
             raise Invalid(fields={"session_id": [_MISFIT[body["context"]]]})
     # The schema has checked the answers already; this scores them.

@@ -15,14 +15,30 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..api.schemas import EntryOut, InstrumentOut, SessionOut, SignalOut, UTCTime
+from ..api.schemas import (
+    EntryOut,
+    InstrumentOut,
+    MonitoringOut,
+    SessionOut,
+    SignalOut,
+    UTCTime,
+)
 from ..data.extensions import db
-from ..data.models import BaselineChoice, Clinic, Entry, Flag, Patient, TreatmentSession, User
+from ..data.models import (
+    BaselineChoice,
+    Clinic,
+    Entry,
+    Flag,
+    Patient,
+    SessionMonitoring,
+    TreatmentSession,
+    User,
+)
 from ..domain import fhir
 from ..domain.instruments import INSTRUMENTS
 from ..domain.schedule import effective
 from ..domain.vocabularies import SIDE_EFFECTS
-from . import audit
+from . import audit, monitoring
 
 FORMAT = "tidemark.export"
 VERSION = 1
@@ -60,7 +76,8 @@ class ExportPatient(Schema):
 
 
 _patient = ExportPatient()
-_session = SessionOut(many=True)
+_session = SessionOut()
+_monitoring = MonitoringOut()
 _entry = EntryOut(many=True)
 _flag = ExportFlag(many=True)
 _baseline = ExportBaseline(many=True)
@@ -84,7 +101,9 @@ def patient_block(patient: Patient) -> dict:
         select(TreatmentSession)
         .where(TreatmentSession.patient_id == patient.id)
         .order_by(TreatmentSession.started_at, TreatmentSession.id)
+        .options(selectinload(TreatmentSession.monitoring).selectinload(SessionMonitoring.vitals))
     ).all()
+    clinic = db.session.get(Clinic, patient.clinic_id)
     entries = db.session.scalars(
         select(Entry).where(Entry.patient_id == patient.id).order_by(Entry.taken_at, Entry.id)
     ).all()
@@ -103,9 +122,17 @@ def patient_block(patient: Patient) -> dict:
         "patient": _patient.dump(patient),
         "schedule": effective(patient.schedule),
         "baselines": _baseline.dump(baselines),
-        "sessions": _session.dump(sessions),
+        "sessions": [_session_json(session, clinic) for session in sessions],
         "entries": _entry.dump(entries),
         "flags": _flag.dump(flags),
+    }
+
+
+def _session_json(session: TreatmentSession, clinic: Clinic) -> dict:
+    record = monitoring.of_session(session, clinic)
+    return {
+        **_session.dump(session),
+        "monitoring": None if record is None else _monitoring.dump(record),
     }
 
 
@@ -157,8 +184,12 @@ def clinic_document_chunks(clinic: Clinic) -> Iterator[str]:
 
 # ---------------------------------------------------------------- CSV
 
+# `record` says what a row is: an entry (one per entry, as before reports and monitoring
+# records came), a patient's after-session report (`session_report`), a session's monitoring
+# record (`monitoring`: its `note` is the record's notes), or one set of its vital signs
+# (`vitals`, at `taken_at`). Columns that do not apply to a row's record are empty.
 CSV_FIELDS = [
-    "record",  # "entry", or "session_report" (the patient's after-session report)
+    "record",  # entry, session_report, monitoring or vitals
     "entry_id",
     "patient_id",
     "patient_name",
@@ -177,6 +208,22 @@ CSV_FIELDS = [
     "entered_by_role",
     "received_at",
 ]
+MONITORING_COLUMNS = [
+    "session_status",
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "spo2",
+    "raised",
+    "sedation",
+    "dissociation",
+    "respiratory_depression",
+    "adverse_events",
+    "monitoring_minutes",
+    "ready_to_leave_minutes",
+    "discharged_at",
+    "recorded_by",
+]
 ITEM_COLUMNS = [item.id for instrument in INSTRUMENTS.values() for item in instrument.items] + [
     f"{instrument.id}_difficulty" for instrument in INSTRUMENTS.values() if instrument.difficulty
 ]
@@ -192,13 +239,15 @@ def neutralise(value):
 
 
 def csv_text(block: dict) -> str:
-    """One row per entry, one column per item, then one row per after-session report (its
-    side effects in their own columns); RFC 4180 quoting, UTF-8 with a BOM for Excel."""
+    """One row per entry, one column per item; then one row per after-session report (its
+    side effects in their own columns), and each session's monitoring record and its vital
+    signs as rows of their own; RFC 4180 quoting, UTF-8 with a BOM for Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_FIELDS + ITEM_COLUMNS + REPORT_COLUMNS)
+    writer.writerow(CSV_FIELDS + ITEM_COLUMNS + REPORT_COLUMNS + MONITORING_COLUMNS)
     patient = block["patient"]
     no_report = [""] * len(REPORT_COLUMNS)
+    blank_monitoring = [""] * len(MONITORING_COLUMNS)
     for entry in block["entries"]:
         instrument = INSTRUMENTS[entry["instrument"]]
         items = dict.fromkeys(ITEM_COLUMNS, "")
@@ -227,8 +276,12 @@ def csv_text(block: dict) -> str:
             "received_at": entry["received_at"],
         }
         writer.writerow(
-            [neutralise(row[name]) for name in CSV_FIELDS] + list(items.values()) + no_report
+            [neutralise(row[name]) for name in CSV_FIELDS]
+            + list(items.values())
+            + no_report
+            + blank_monitoring
         )
+    blank_items = [""] * len(ITEM_COLUMNS)
     for session in block["sessions"]:
         for report in session["reports"]:
             row = dict.fromkeys(CSV_FIELDS, "") | {
@@ -246,7 +299,63 @@ def csv_text(block: dict) -> str:
             effects = [report["side_effects"][name] for name in SIDE_EFFECTS]
             writer.writerow(
                 [neutralise(row[name]) for name in CSV_FIELDS]
-                + [""] * len(ITEM_COLUMNS)
+                + blank_items
                 + [report["id"], *effects]
+                + blank_monitoring
             )
+    for row in _monitoring_rows(block):
+        writer.writerow(
+            [neutralise(row.get(name, "")) for name in CSV_FIELDS]
+            + blank_items
+            + no_report
+            + [neutralise(row.get(name, "")) for name in MONITORING_COLUMNS]
+        )
     return "\ufeff" + out.getvalue()
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _blank(value):
+    return "" if value is None else value
+
+
+def _monitoring_rows(block: dict) -> Iterator[dict]:
+    """Per session with a record: one `monitoring` row, then one `vitals` row per reading."""
+    patient = block["patient"]
+    who = {
+        "patient_id": patient["id"],
+        "patient_name": patient["display_name"],
+        "external_id": patient["external_id"] or "",
+    }
+    for session in block["sessions"]:
+        record = session.get("monitoring")
+        if record is None:
+            continue
+        about = {**who, "session_id": session["id"], "session_status": session["status"]}
+        yield {
+            **about,
+            "record": "monitoring",
+            "taken_at": session["started_at"],
+            "note": _blank(record["notes"]),
+            "sedation": record["sedation"],
+            "dissociation": record["dissociation"],
+            "respiratory_depression": _yes_no(record["respiratory_depression"]),
+            "adverse_events": " ".join(record["adverse_events"]),
+            "monitoring_minutes": _blank(record["monitoring_minutes"]),
+            "ready_to_leave_minutes": _blank(record["ready_to_leave_minutes"]),
+            "discharged_at": _blank(record["discharged_at"]),
+            "recorded_by": record["recorded_by"]["display_name"],
+        }
+        for reading in record["vitals"]:
+            yield {
+                **about,
+                "record": "vitals",
+                "taken_at": reading["at"],
+                "systolic": reading["systolic"],
+                "diastolic": reading["diastolic"],
+                "heart_rate": _blank(reading["heart_rate"]),
+                "spo2": _blank(reading["spo2"]),
+                "raised": _yes_no(reading["raised"]),
+            }

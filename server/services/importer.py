@@ -8,6 +8,7 @@ refuses the whole document.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from marshmallow import (
@@ -23,6 +24,7 @@ from sqlalchemy import select
 
 from ..api.schemas import (
     Id,
+    MonitoringIn,
     ScheduleSchema,
     SideEffectsIn,
     StrictBoolean,
@@ -31,6 +33,7 @@ from ..api.schemas import (
     Text,
     Timezone,
     UTCTime,
+    VitalSignsIn,
 )
 from ..data.extensions import db
 from ..data.models import (
@@ -39,15 +42,24 @@ from ..data.models import (
     Flag,
     Patient,
     SafetySignal,
+    SessionMonitoring,
     SessionReport,
     TreatmentSession,
     User,
+    VitalSigns,
     utcnow,
 )
 from ..domain import outcomes
 from ..domain.errors import Invalid
 from ..domain.instruments import INSTRUMENTS, ScoringError, score
 from ..domain.safety import SIGNAL_INSTRUMENTS, SIGNAL_ITEMS, signal_errors
+from ..domain.treatment import (
+    ADVERSE_EVENTS,
+    CANCELLED,
+    SESSION_STATUSES,
+    discharge_time_errors,
+    reading_time_errors,
+)
 from ..domain.vocabularies import CONTEXTS, TREATMENTS
 from . import audit, exports, reports, safety
 from .entries import request_hash
@@ -77,6 +89,27 @@ class ImportedReport(StrictSchema):
     received_at = UTCTime(required=True)
 
 
+class ImportedVitalSigns(VitalSignsIn):
+    # Recomputed with the importing clinic's thresholds, never taken from the document.
+    raised = StrictBoolean(load_default=None)
+
+
+class ImportedRecorder(StrictSchema):
+    id = Id(required=True)
+    display_name = Text(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ImportedMonitoring(MonitoringIn):
+    vitals = fields.List(
+        fields.Nested(ImportedVitalSigns), required=True, validate=validate.Length(max=200)
+    )
+    recorded_by = fields.Nested(ImportedRecorder, required=True)
+    recorded_at = UTCTime(required=True)
+    updated_at = UTCTime(allow_none=True, required=True)
+    thresholds = fields.Dict(load_default=None)  # the exporting clinic's: for readers only
+
+
+# A document exported before sessions could be cancelled or monitored has none of these.
 class ImportedSession(StrictSchema):
     id = Id(required=True)
     patient_id = Id(required=True)
@@ -86,6 +119,37 @@ class ImportedSession(StrictSchema):
     notes = fields.String(allow_none=True, required=True, validate=validate.Length(max=2000))
     created_at = UTCTime(required=True)
     updated_at = UTCTime(allow_none=True, required=True)
+    status = fields.String(load_default=None, validate=validate.OneOf(SESSION_STATUSES))
+    cancelled_at = UTCTime(allow_none=True, load_default=None)
+    cancelled_by_id = Id(allow_none=True, load_default=None)
+    monitoring_recorded = StrictBoolean(load_default=None)
+    monitoring = fields.Nested(ImportedMonitoring, allow_none=True, load_default=None)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _says_what_happened_once(self, data, **kwargs):
+        errors: dict = {}
+        cancelled = data["cancelled_at"] is not None
+        if cancelled != (data["cancelled_by_id"] is not None):
+            errors["cancelled_by_id"] = ["Give it with cancelled_at, or neither."]
+        if data["status"] is not None and (data["status"] == CANCELLED) != cancelled:
+            errors["status"] = ["Must be cancelled exactly when cancelled_at is given."]
+        record = data["monitoring"]
+        if record is not None and cancelled:
+            errors["monitoring"] = ["A cancelled session has no monitoring record."]
+        recorded = data["monitoring_recorded"]
+        if recorded is not None and recorded != (record is not None):
+            errors["monitoring_recorded"] = ["Must say whether the monitoring record is here."]
+        if record is not None and not errors:
+            errors = _monitoring_time_errors(record, data["started_at"])
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _derived_left_out(self, data, **kwargs):
+        data.pop("status")
+        data.pop("monitoring_recorded")
+        return data
+
     # A document exported before after-session reports has none.
     reports = fields.List(fields.Nested(ImportedReport), load_default=list)
 
@@ -104,6 +168,21 @@ class ImportedSession(StrictSchema):
                 errors[index] = problems
         if errors:
             raise ValidationError({"reports": errors})
+
+
+def _monitoring_time_errors(record: dict, started_at) -> dict:
+    """The checks the API makes of reading and discharge times, for a record in a document."""
+    now = datetime.now(UTC)
+    problems: dict = {}
+    for index, reading in enumerate(record["vitals"]):
+        wrong = reading_time_errors(reading["at"], started_at, now)
+        if wrong:
+            problems.setdefault("vitals", {})[index] = {"at": wrong}
+    if record.get("discharged_at") is not None:
+        wrong = discharge_time_errors(record["discharged_at"], started_at, now)
+        if wrong:
+            problems["discharged_at"] = wrong
+    return {"monitoring": problems} if problems else {}
 
 
 class ImportedActor(StrictSchema):
@@ -219,6 +298,7 @@ class ImportedBlock(StrictSchema):
     def _hangs_together(self, data, **kwargs):
         patient_id = data["patient"]["id"]
         sessions = {s["id"] for s in data["sessions"]}
+        cancelled = {s["id"] for s in data["sessions"] if s["cancelled_at"] is not None}
         entries = {e["id"]: e for e in data["entries"]}
         errors: dict = {}
         for index, session in enumerate(data["sessions"]):
@@ -230,6 +310,8 @@ class ImportedBlock(StrictSchema):
                 problems["patient_id"] = ["Not this patient."]
             if entry["session_id"] is not None and entry["session_id"] not in sessions:
                 problems["session_id"] = ["No such session in this patient's block."]
+            elif entry["session_id"] in cancelled:
+                problems["session_id"] = ["This session was cancelled."]
             if problems:
                 errors.setdefault("entries", {})[index] = problems
         for index, flag in enumerate(data["flags"]):
@@ -360,7 +442,8 @@ def _conflicts(document: dict, clinic_id: str) -> dict:
 def _misattributed(document: dict, admin: User) -> dict:
     """Resolvers and authors the admin may not name: an import never speaks for others.
 
-    A new entry's author and a new flag's resolver must be the importing admin, or nobody who
+    A new entry's author, a new flag's resolver, and whoever cancelled a new session or recorded
+    its monitoring must be the importing admin, or nobody who
     has an account here (a person of the installation the document comes from, shown without
     a name); a patient's own entry may also name that patient's own account. Naming a
     colleague, or anyone of another clinic, refuses the document. Records already here are
@@ -371,8 +454,12 @@ def _misattributed(document: dict, admin: User) -> dict:
     flag_ids = [f["id"] for b in blocks for f in b["flags"]]
     named = {e["entered_by"]["id"] for b in blocks for e in b["entries"]}
     named |= {f["resolved_by_id"] for b in blocks for f in b["flags"] if f["resolved_by_id"]}
+    sessions = [s for b in blocks for s in b["sessions"]]
+    named |= {s["cancelled_by_id"] for s in sessions if s["cancelled_by_id"]}
+    named |= {s["monitoring"]["recorded_by"]["id"] for s in sessions if s["monitoring"]}
     existing_entries = _existing(Entry.id, entry_ids)
     existing_flags = _existing(Flag.id, flag_ids)
+    existing_sessions = _existing(TreatmentSession.id, [s["id"] for s in sessions])
     # Every named person who has an account here, and whose patient account it is (if any).
     account_of = dict(
         db.session.execute(select(User.id, User.patient_id).where(User.id.in_(sorted(named)))).all()
@@ -398,6 +485,17 @@ def _misattributed(document: dict, admin: User) -> dict:
             resolver = flag["resolved_by_id"]
             if resolver and flag["id"] not in existing_flags and not may_name(resolver):
                 problems.setdefault("flags", {})[position] = {"resolved_by_id": [NOT_YOURS_TO_NAME]}
+        for position, session in enumerate(block["sessions"]):
+            if session["id"] in existing_sessions:
+                continue
+            wrong: dict = {}
+            if session["cancelled_by_id"] and not may_name(session["cancelled_by_id"]):
+                wrong["cancelled_by_id"] = [NOT_YOURS_TO_NAME]
+            record = session["monitoring"]
+            if record and not may_name(record["recorded_by"]["id"]):
+                wrong["monitoring"] = {"recorded_by": {"id": [NOT_YOURS_TO_NAME]}}
+            if wrong:
+                problems.setdefault("sessions", {})[position] = wrong
         if problems:
             errors[index] = problems
     return {"patients": errors} if errors else {}
@@ -478,9 +576,45 @@ def _add_sessions(block, admin, created) -> None:
     )
     for session in block["sessions"]:
         if session["id"] not in existing:
-            columns = {k: v for k, v in session.items() if k != "reports"}
-            db.session.add(TreatmentSession(created_by_id=admin.id, **columns))
+            columns = {
+                name: value
+                for name, value in session.items()
+                if name not in ("reports", "monitoring")
+            }
+            added = TreatmentSession(created_by_id=admin.id, **columns)
+            if session["monitoring"] is not None:
+                added.monitoring = _monitoring_of(session["monitoring"])
+            db.session.add(added)
             created["sessions"] += 1
+
+
+def _monitoring_of(record: dict) -> SessionMonitoring:
+    """A new session's monitoring record as the document has it, its recorder kept."""
+    return SessionMonitoring(
+        sedation=record["sedation"],
+        dissociation=record["dissociation"],
+        respiratory_depression=record["respiratory_depression"],
+        adverse_events=[e for e in ADVERSE_EVENTS if e in record["adverse_events"]],
+        monitoring_minutes=record.get("monitoring_minutes"),
+        ready_to_leave_minutes=record.get("ready_to_leave_minutes"),
+        discharged_at=record.get("discharged_at"),
+        notes=record.get("notes"),
+        recorded_by_id=record["recorded_by"]["id"],
+        recorded_by_name=record["recorded_by"]["display_name"],
+        recorded_at=record["recorded_at"],
+        updated_at=record["updated_at"],
+        vitals=[
+            VitalSigns(
+                position=position,
+                at=reading["at"],
+                systolic=reading["systolic"],
+                diastolic=reading["diastolic"],
+                heart_rate=reading.get("heart_rate"),
+                spo2=reading.get("spo2"),
+            )
+            for position, reading in enumerate(record["vitals"])
+        ],
+    )
 
 
 def _add_reports(block, created) -> None:
@@ -515,7 +649,8 @@ def _add_entries(block, created) -> None:
             db.session.scalars(select(Entry.id).where(Entry.id.in_(ids[chunk : chunk + 500])))
         )
     session_rows = [
-        SimpleNamespace(id=s["id"], started_at=s["started_at"]) for s in block["sessions"]
+        SimpleNamespace(id=s["id"], started_at=s["started_at"], cancelled_at=s["cancelled_at"])
+        for s in block["sessions"]
     ]
     patient = db.session.get(Patient, block["patient"]["id"])
     for entry in block["entries"]:

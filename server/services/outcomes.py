@@ -54,7 +54,9 @@ def summary(patient: Patient, instrument_id: str) -> outcomes.Summary:
     )
     sessions = list(
         db.session.scalars(
-            select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)
+            select(TreatmentSession)
+            .where(TreatmentSession.patient_id == patient.id)
+            .options(selectinload(TreatmentSession.monitoring))
         )
     )
     explicit = db.session.get(BaselineChoice, (patient.id, instrument.id))

@@ -166,7 +166,7 @@ def panel_rows(
         db.session.execute(
             select(TreatmentSession.patient_id, func.count())
             .join(Patient, Patient.id == TreatmentSession.patient_id)
-            .where(Patient.clinic_id == clinic_id)
+            .where(Patient.clinic_id == clinic_id, TreatmentSession.cancelled_at.is_(None))
             .group_by(TreatmentSession.patient_id)
         ).all()
     )
@@ -176,6 +176,7 @@ def panel_rows(
         .join(Patient, Patient.id == TreatmentSession.patient_id)
         .where(
             Patient.clinic_id == clinic_id,
+            TreatmentSession.cancelled_at.is_(None),
             TreatmentSession.started_at >= now - timedelta(days=2),
             TreatmentSession.started_at <= now + timedelta(days=2),
         )

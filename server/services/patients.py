@@ -97,7 +97,7 @@ def due_for(patient: Patient) -> list[schedule.Due]:
     )
     sessions = db.session.execute(
         select(TreatmentSession.id, TreatmentSession.started_at).where(
-            TreatmentSession.patient_id == patient.id
+            TreatmentSession.patient_id == patient.id, TreatmentSession.cancelled_at.is_(None)
         )
     ).all()
     with_pre = set(

@@ -29,8 +29,7 @@ def request_hash(patient_id: str, session_id: str, body: dict) -> str:
 
 def _check_fits(session: TreatmentSession, body: dict) -> None:
     """A report is about a session that took place: taken after it started, never cancelled."""
-    # `status` arrives with planned sessions; a session without one took place as recorded.
-    if getattr(session, "status", None) == "cancelled":
+    if session.cancelled_at is not None:
         raise Invalid(
             fields={"sid": ["This session was cancelled: there is nothing to report."]},
             location="path",

@@ -1,13 +1,17 @@
-"""Treatment sessions, and the linking of pre/post-session entries to them."""
+"""Treatment sessions (planned, done, cancelled), and the linking of pre/post-session entries
+to them."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import selectinload
 
 from ..data.extensions import db
 from ..data.models import Entry, Patient, TreatmentSession, User, utcnow
 from ..domain import outcomes
-from ..domain.errors import Invalid
+from ..domain.errors import Conflict, Invalid
+from ..domain.treatment import CANCELLED
 from . import audit, safety
 from .pagination import page
 
@@ -16,7 +20,7 @@ def relink(patient_id: str) -> int:
     """Re-link every server-linked pre/post entry of the patient; returns how many changed."""
     sessions = db.session.execute(
         select(TreatmentSession.id, TreatmentSession.started_at).where(
-            TreatmentSession.patient_id == patient_id
+            TreatmentSession.patient_id == patient_id, TreatmentSession.cancelled_at.is_(None)
         )
     ).all()
     entries = db.session.scalars(
@@ -66,7 +70,11 @@ def _check_explicit_links(session: TreatmentSession, started_at) -> None:
 
 def list_page(patient: Patient, query: dict) -> dict:
     """One page of the patient's sessions, oldest first."""
-    statement = select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)
+    statement = (
+        select(TreatmentSession)
+        .where(TreatmentSession.patient_id == patient.id)
+        .options(selectinload(TreatmentSession.monitoring))
+    )
     result = page(
         statement, TreatmentSession.started_at, TreatmentSession.id, query["limit"], query["cursor"]
     )
@@ -88,17 +96,51 @@ def create(patient: Patient, body: dict, actor: User) -> TreatmentSession:
     return session
 
 
-def update(patient: Patient, session: TreatmentSession, body: dict) -> TreatmentSession:
-    """Edit a session; moving it re-links the entries around it."""
+def update(
+    patient: Patient, session: TreatmentSession, body: dict, actor: User
+) -> TreatmentSession:
+    """Edit or cancel a session; moving or cancelling it re-links the entries around it."""
     safety.lock_patient(patient.id)
-    if "started_at" in body:
-        _check_explicit_links(session, body["started_at"])
-    for name, value in body.items():
+    db.session.refresh(session)  # as the writer before us left it
+    changes = dict(body)
+    cancel = changes.pop("status", None) == CANCELLED and session.cancelled_at is None
+    if cancel and session.monitoring is not None:
+        raise Conflict(
+            "This session has a monitoring record: it took place, so it cannot be cancelled."
+        )
+    if "started_at" in changes and not cancel:
+        _check_explicit_links(session, changes["started_at"])
+    for name, value in changes.items():
         setattr(session, name, value)
-    session.updated_at = utcnow()
-    audit.record(
-        "session.update", patient=patient, detail={"session_id": session.id, "fields": sorted(body)}
-    )
+    if changes or cancel:
+        session.updated_at = utcnow()
+    if changes:
+        audit.record(
+            "session.update",
+            patient=patient,
+            detail={"session_id": session.id, "fields": sorted(changes)},
+        )
+    if cancel:
+        session.cancelled_at = utcnow()
+        session.cancelled_by_id = actor.id
+        released = _release_entries(session)
+        audit.record(
+            "session.cancel",
+            patient=patient,
+            detail={"session_id": session.id, "entries_released": released},
+        )
     _after_change(patient)
     db.session.commit()
     return session
+
+
+def _release_entries(session: TreatmentSession) -> int:
+    """Unlink every entry from a cancelled session, the client-named ones too: each is then
+    linked by time to a session that takes place, or to none."""
+    result = db.session.execute(
+        sql_update(Entry)
+        .where(Entry.session_id == session.id)
+        .values(session_id=None, session_explicit=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount

@@ -404,7 +404,7 @@ def test_the_sessions_table_marks_a_pre_and_post_pair_with_overlapping_recall(de
     row = region(desk, "Treatment sessions").locator("tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("PHQ-9: pre 15, post 9, change −6")
-    expect(row.locator(".badge")).to_have_text("overlapping recall")
+    expect(row.locator(".badge.na")).to_have_text("overlapping recall")
 
 
 def test_session_notes_are_shown_in_the_sessions_table_and_in_the_printed_summary(desk, world):
