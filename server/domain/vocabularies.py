@@ -67,6 +67,8 @@ AUDIT_ACTIONS = (
     "baseline.set",
     "baseline.clear",
     "schedule.update",
+    "reminders.read",
+    "reminders.update",
     "session.create",
     "session.update",
     "clinic.update",
