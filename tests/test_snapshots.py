@@ -232,6 +232,9 @@ LEAVES_OUTCOMES_ALONE = {
     ("POST", "/api/v1/patients/<string:pid>/activate"): "an account",
     ("POST", "/api/v1/patients/<string:pid>/safety-signals"): "the panel counts open flags live",
     ("PUT", "/api/v1/patients/<string:pid>/schedule"): "what is due is computed live",
+    ("POST", "/api/v1/patients/<string:pid>/push-subscriptions"): "a browser for reminders",
+    ("DELETE", "/api/v1/patients/<string:pid>/push-subscriptions"): "a browser for reminders",
+    ("PUT", "/api/v1/patients/<string:pid>/reminders"): "reminder settings",
 }
 
 
