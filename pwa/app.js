@@ -21,9 +21,10 @@ const ROUTES = {
   patient: () => import('./views/patient.js'),
   admin: () => import('./views/admin.js'),
   passkeys: () => import('./views/passkeys.js'),
+  reminders: () => import('./views/reminders.js'),
 };
 const PUBLIC = new Set(['signin', 'enroll', 'reset']);
-const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data', 'help', 'account', 'passkeys']);
+const PATIENT_VIEWS = new Set(['', 'checkin', 'history', 'data', 'help', 'account', 'passkeys', 'reminders']);
 const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'admin', 'passkeys']);
 
 // A code from a link (`/#code=…` to enroll, `/#reset=…` to set a new password) travels in the

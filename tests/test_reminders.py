@@ -859,3 +859,13 @@ def test_every_setting_is_required_in_a_put(world, missing):
 
     assert response.status_code == 422
     assert missing in response.json["errors"]["json"]
+
+
+def test_every_pre_session_choice_the_app_offers_is_accepted(app, world):
+    patient = world.as_patient_a()
+    choices = app.test_client().get("/api/v1/vocabularies").json["pre_session_reminders"]
+
+    for choice in choices:
+        body = {**DEFAULTS, "pre_session_hours": choice["value"]}
+        assert patient.put("/api/v1/patients/me/reminders", json=body).status_code == 200
+    assert [c["value"] for c in choices][0] == 0  # "No reminder" comes first

@@ -43,6 +43,7 @@ class VocabulariesOut(Schema):
     reliable_change = fields.List(fields.Nested(Term), required=True)
     audit_actions = fields.List(fields.Nested(Term), required=True)
     token_scopes = fields.List(fields.Nested(Term), required=True)
+    pre_session_reminders = fields.List(fields.Nested(NumberedTerm), required=True)
 
 
 @blp.route("/vocabularies")
