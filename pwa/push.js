@@ -131,8 +131,8 @@ export async function reminderOffer(patientId) {
   const result = h('div', { 'aria-live': 'polite' });
   show(card,
     h('h2', { id: 'offer-title' }, 'Get a reminder when a check-in is due?'),
-    h('p', {}, 'We can send a notification to this phone when your next check-in is due, before a planned session, and the morning after one. It never shows your answers or scores.'),
-    h('p', {}, 'Your phone will ask you to allow notifications. You can change the times or turn reminders off in Account → Reminders.'),
+    h('p', {}, 'We can send a notification to this device when your next check-in is due, before a planned session, and the morning after one. It never shows your answers or scores.'),
+    h('p', {}, 'Your browser will ask you to allow notifications. You can change the times or turn reminders off in Account → Reminders.'),
     result,
     h('div', { class: 'actions' },
       button('Turn on reminders', async () => {

@@ -23,13 +23,13 @@ export async function render(main) {
 }
 
 const HERE_WORDS = {
-  on: 'Reminders come to this phone.',
-  ask: 'Reminders do not come to this phone yet.',
+  on: 'Reminders come to this device.',
+  ask: 'Reminders do not come to this device yet.',
   blocked: 'Notifications are blocked for Tidemark in this browser. To get reminders, allow notifications for this site in the browser\'s settings, then come back here.',
   unsupported: 'This browser cannot show reminders. Chrome, Edge, Firefox and Safari can.',
 };
 
-/** "On this phone": whether reminders come here, and the button that changes it. */
+/** "On this device": whether reminders come here, and the button that changes it. */
 async function drawHere(section, path, devices) {
   const status = await pushStatus();
   const message = h('div', { 'aria-live': 'polite' });
@@ -47,7 +47,7 @@ async function drawHere(section, path, devices) {
   };
   const elsewhere = devices - (status === 'on' ? 1 : 0);
   show(section,
-    h('h2', { id: 'here-title' }, 'On this phone'),
+    h('h2', { id: 'here-title' }, 'On this device'),
     status === 'home-screen'
       ? [
         h('p', {}, 'On an iPhone or iPad, reminders work only when Tidemark is on your Home Screen:'),
@@ -62,10 +62,10 @@ async function drawHere(section, path, devices) {
       : null,
     message,
     status === 'ask'
-      ? h('div', { class: 'actions' }, button('Send reminders to this phone', change(turnOn), { class: 'primary' }))
+      ? h('div', { class: 'actions' }, button('Send reminders to this device', change(turnOn), { class: 'primary' }))
       : null,
     status === 'on'
-      ? h('div', { class: 'actions' }, button('Stop reminders on this phone', change(turnOff)))
+      ? h('div', { class: 'actions' }, button('Stop reminders on this device', change(turnOff)))
       : null);
 }
 
