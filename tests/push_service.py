@@ -100,6 +100,12 @@ def check_vapid(authorization: str, origin: str) -> tuple[str | None, list[str]]
     return key, problems
 
 
+def new_subscriber(origin: str, name: str | None = None) -> Subscriber:
+    """A browser's subscription to the push service at `origin`, with keys of its own."""
+    path = f"/push/{name or os.urandom(8).hex()}"
+    return Subscriber(f"{origin}{path}", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
+
+
 class PushService:
     """The stand-in, serving in a thread on 127.0.0.1 until stop()."""
 
@@ -123,6 +129,15 @@ class PushService:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
+            def do_GET(self):  # noqa: N802 (how many messages arrived, for the benchmark)
+                with service.lock:
+                    body = json.dumps({"received": len(service.received)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *args):
                 pass
 
@@ -138,12 +153,9 @@ class PushService:
 
     def subscriber(self, name: str | None = None) -> Subscriber:
         """A new browser subscribed to this service (its own keys)."""
-        path = f"/push/{name or os.urandom(8).hex()}"
-        subscriber = Subscriber(
-            f"{self.origin}{path}", ec.generate_private_key(ec.SECP256R1()), os.urandom(16)
-        )
+        subscriber = new_subscriber(self.origin, name)
         with self.lock:
-            self.subscribers[path] = subscriber
+            self.subscribers[self._path(subscriber)] = subscriber
         return subscriber
 
     def answer(self, subscriber: Subscriber, *statuses: int) -> None:
@@ -202,3 +214,14 @@ class PushService:
                     problems,
                 )
             )
+
+
+if __name__ == "__main__":
+    # A stand-in in a process of its own (the benchmark's push service): prints its origin,
+    # answers 201 without decrypting, and stops when its standard input closes.
+    import sys
+
+    standalone = PushService(decrypt=False)
+    print(standalone.origin, flush=True)
+    sys.stdin.read()
+    standalone.stop()
