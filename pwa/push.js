@@ -78,34 +78,36 @@ export async function turnOff() {
   await subscription.unsubscribe();
 }
 
-/** On sign-out: the server stops sending this patient's reminders to this browser (the next
- * person to sign in here must not see them). Best effort: never holds the sign-out back. */
+/** On sign-out: this patient's reminders stop coming to this browser, on the server and in
+ * the browser (the next person to sign in here is asked for themself). Best effort: never
+ * holds the sign-out back. */
 export async function forgetThisBrowser() {
   try {
     if (!('serviceWorker' in navigator)) return;
     const registration = await navigator.serviceWorker.getRegistration();
     const subscription = registration && registration.pushManager && await registration.pushManager.getSubscription();
-    if (subscription) await api(SUBSCRIPTIONS, { method: 'DELETE', body: { endpoint: subscription.endpoint } });
+    if (!subscription) return;
+    await api(SUBSCRIPTIONS, { method: 'DELETE', body: { endpoint: subscription.endpoint } });
+    await subscription.unsubscribe();
   } catch {
     // offline or signed out already: the server drops it when the push service says it is gone
   }
 }
 
-/** Permission given already (another patient here before, or a reinstall): send this
- * browser's subscription again, without asking anything. */
-export async function keepSubscribed() {
-  if (await pushStatus() !== 'ask' || Notification.permission !== 'granted') return;
-  await subscribeHere().catch(() => {});
+/** Reminders are on in this browser: make sure the server still has its subscription (it
+ * forgets one a push service called gone; the browser may have renewed it). */
+export async function resendSubscription() {
+  const registration = await navigator.serviceWorker.getRegistration();
+  const subscription = registration && await registration.pushManager.getSubscription();
+  if (subscription) await api(SUBSCRIPTIONS, { method: 'POST', body: subscription.toJSON() });
 }
 
 /** The card after a check-in that offers `patientId` reminders, or null when there is
  * nothing to offer (on already, refused in the browser, unsupported, or "Not now" lately). */
 export async function reminderOffer(patientId) {
+  // Asked even when this browser allows notifications already (someone else may have
+  // allowed them here): each patient says yes for themself.
   const status = await pushStatus();
-  if (status === 'ask' && Notification.permission === 'granted') {
-    await keepSubscribed();
-    return null;
-  }
   if (status !== 'ask' && status !== 'home-screen') return null;
   const saidNotNow = Date.parse(localStorage.getItem(notNowKey(patientId)) || '');
   if (!Number.isNaN(saidNotNow) && Date.now() - saidNotNow < NOT_NOW_DAYS * 86400000) return null;

@@ -2,7 +2,7 @@
 // reminded, quiet hours, and the reminders before and after a session.
 
 import { api } from '../api.js';
-import { pushStatus, turnOff, turnOn } from '../push.js';
+import { pushStatus, resendSubscription, turnOff, turnOn } from '../push.js';
 import { state, vocabularies } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
 import { apiForm, field, select } from '../widgets.js';
@@ -10,6 +10,7 @@ import { apiForm, field, select } from '../widgets.js';
 export async function render(main) {
   document.title = 'Reminders · Tidemark';
   const path = `/patients/${state.user.patient_id}/reminders`;
+  if (await pushStatus() === 'on') await resendSubscription().catch(() => {});
   const [settings, words] = await Promise.all([api(path), vocabularies()]);
   const here = h('section', { class: 'card', 'aria-labelledby': 'here-title' });
   await drawHere(here, path, settings.devices);

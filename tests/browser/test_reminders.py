@@ -68,12 +68,12 @@ def with_stand_in_push(context, subscriber) -> None:
     context.add_init_script(f"({script})({json.dumps(subscriber.subscription())});")
 
 
-def sign_in(page: Page) -> None:
+def sign_in(page: Page, email: str = ALICE, name: str = "Alice A") -> None:
     page.goto("/#/signin")
-    page.get_by_label("Email").fill(ALICE)
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Alice A")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {name}")
 
 
 def check_in(page: Page) -> None:
@@ -293,6 +293,30 @@ def test_signing_out_stops_this_patients_reminders_to_the_browser(
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
 
+    assert world.as_patient_a().get("/api/v1/patients/me/reminders").json["devices"] == 0
+
+
+def test_on_a_shared_phone_the_next_patient_is_asked_for_themself(
+    page, context, world, live_server, service
+):
+    with_stand_in_push(context, service.subscriber())
+    context.grant_permissions(["notifications"], origin=live_server)
+    sign_in(page)
+    page.goto("/#/reminders")
+    page.get_by_role("button", name="Send reminders to this device").click()
+    expect(page.get_by_text("Reminders come to this device.")).to_be_visible()
+    page.goto("/#/data")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+    sign_in(page, "bob@example.org", "Bob B")
+    check_in(page)
+
+    expect(offer(page)).to_be_visible()  # Alice's yes is not Bob's
+    assert world.as_patient_b().get("/api/v1/patients/me/reminders").json["devices"] == 0
+    page.get_by_role("button", name="Turn on reminders").click()
+    expect(offer(page)).to_contain_text("Reminders are on.")
+    assert world.as_patient_b().get("/api/v1/patients/me/reminders").json["devices"] == 1
     assert world.as_patient_a().get("/api/v1/patients/me/reminders").json["devices"] == 0
 
 
