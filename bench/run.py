@@ -2,19 +2,25 @@
 
 Builds the clinic in a fresh SQLite file, then times, in-process through the Flask test client,
 the panel, one patient's summary and one entry submission, against a floor: a minimal Flask
-endpoint doing one SQLite read of the same file. Prints a table and writes docs/benchmarks.md.
+endpoint doing one SQLite read of the same file; and one `send-reminders` pass for a clinic of
+10,000 subscribed patients (nothing due, then a tenth due), sending to the loopback stand-in
+push service of the tests. Prints tables and writes docs/benchmarks.md (`--only reminders`
+measures the reminder pass alone and replaces only its section).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,10 +33,22 @@ sys.path.insert(0, str(ROOT))
 
 from server import create_app  # noqa: E402
 from server.data.extensions import db  # noqa: E402
-from server.data.models import Entry, Patient  # noqa: E402
+from server.data.models import (  # noqa: E402
+    Clinic,
+    Entry,
+    OutcomeSnapshot,
+    Patient,
+    PushSubscription,
+    ReminderDelivery,
+    new_id,
+)
+from server.services import reminders  # noqa: E402
 from server.services.synthetic import SYNTHETIC_PASSWORD, build_clinic, clinician_of  # noqa: E402
+from tests.push_service import new_subscriber  # noqa: E402
 
 TARGETS_MS = {"panel": 150.0, "summary": 20.0}  # medians, from the issue
+REMINDER_TARGETS_S = {"nothing due": 2.0, "a tenth due": 10.0}  # issue 12
+REMINDERS_HEADING = "## Sending reminders"
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -92,6 +110,207 @@ def measure_export_memory(app) -> list[dict]:
     return rows
 
 
+def reminder_clinic(app, patients: int, origin: str) -> tuple[list[str], datetime]:
+    """A clinic of `patients` subscribed patients, each with a PHQ-9 three days before `now`
+    (nothing due): written in bulk (Core inserts, the outcome snapshot row included, which
+    the session hook would write for an entry through the API). Returns their ids and `now`,
+    today at 18:30 UTC (their time zone; after time_of_day, before quiet hours)."""
+    now = datetime.now(UTC).replace(hour=18, minute=30, second=0, microsecond=0)
+    taken = now - timedelta(days=3)
+    with app.app_context():
+        clinic = Clinic(name="Reminder Clinic", timezone="UTC")
+        db.session.add(clinic)
+        db.session.flush()
+        ids = [new_id() for _ in range(patients)]
+        created = now - timedelta(days=60)
+        db.session.execute(
+            db.insert(Patient),
+            [
+                {
+                    "id": pid,
+                    "clinic_id": clinic.id,
+                    "display_name": f"Patient {n}",
+                    "timezone": "UTC",
+                    "active": True,
+                    "created_at": created,
+                }
+                for n, pid in enumerate(ids)
+            ],
+        )
+        entries = [
+            {
+                "id": new_id(),
+                "patient_id": pid,
+                "instrument": "phq9",
+                "answers": [1] * 9,
+                "taken_at": taken,
+                "context": "routine",
+                "session_explicit": False,
+                "total": 9,
+                "severity": "mild",
+                "flags": [],
+                "imputed_items": [],
+                "received_at": taken,
+                "entered_by_id": pid,
+                "entered_by_role": "patient",
+                "request_hash": "0" * 64,
+                "voided": False,
+            }
+            for pid in ids
+        ]
+        db.session.execute(db.insert(Entry), entries)
+        db.session.execute(
+            db.insert(OutcomeSnapshot),
+            [
+                {
+                    "patient_id": e["patient_id"],
+                    "instrument": "phq9",
+                    "clinic_id": clinic.id,
+                    "entry_count": 1,
+                    "latest_entry_id": e["id"],
+                    "latest_total": 9,
+                    "latest_severity": "mild",
+                    "latest_taken_at": taken,
+                    "last_taken_at": taken,
+                }
+                for e in entries
+            ],
+        )
+        rows = []
+        for pid in ids:
+            keys = new_subscriber(origin).subscription()
+            rows.append(
+                {
+                    "id": new_id(),
+                    "patient_id": pid,
+                    "endpoint": keys["endpoint"],
+                    "p256dh": keys["keys"]["p256dh"],
+                    "auth": keys["keys"]["auth"],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        db.session.execute(db.insert(PushSubscription), rows)
+        db.session.commit()
+        db.session.remove()
+    return ids, now
+
+
+def measure_reminders(app, patients: int, repeat: int = 5) -> dict:
+    """Seconds for one send-reminders pass: nothing due (median of `repeat`), then a tenth
+    of the patients due (each pass after the claims of the last are removed, so that every
+    one sends them all)."""
+    # The stand-in push service in a process of its own, as a push service is: it answers
+    # 201 without decrypting (the tests decrypt) and counts what it received.
+    service = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "push_service.py")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    origin = service.stdout.readline().strip()
+    app.config["TIDEMARK_PUSH_HOSTS"] = "127.0.0.1"
+
+    def received() -> int:
+        with urllib.request.urlopen(f"{origin}/count") as answer:
+            return json.load(answer)["received"]
+
+    try:
+        ids, now = reminder_clinic(app, patients, origin)
+
+        def one_pass():
+            with app.app_context():
+                started = time.perf_counter()
+                result = reminders.send_due(now)
+                seconds = time.perf_counter() - started
+                db.session.remove()
+            return seconds, result
+
+        one_pass()  # warm-up (and the VAPID key is made)
+        idle = []
+        for _ in range(repeat):
+            seconds, result = one_pass()
+            assert result.due == 0, result
+            idle.append(seconds)
+        due_ids = ids[: patients // 10]
+        with app.app_context():
+            db.session.execute(
+                db.update(OutcomeSnapshot)
+                .where(OutcomeSnapshot.patient_id.in_(due_ids))
+                .values(last_taken_at=now - timedelta(days=15))
+            )
+            db.session.commit()
+            db.session.remove()
+        busy = []
+        for _ in range(max(1, repeat // 2)):
+            with app.app_context():
+                db.session.execute(db.delete(ReminderDelivery))
+                db.session.commit()
+                db.session.remove()
+            before = received()
+            seconds, result = one_pass()
+            assert result.sent == len(due_ids) == received() - before, result
+            busy.append(seconds)
+    finally:
+        service.stdin.close()
+        service.wait(timeout=30)
+    results = {
+        "nothing due": {"median": statistics.median(idle), "max": max(idle), "n": len(idle)},
+        "a tenth due": {
+            "median": statistics.median(busy),
+            "max": max(busy),
+            "n": len(busy),
+            "sent": len(due_ids),
+        },
+    }
+    for name, result in results.items():
+        print(f"send-reminders, {patients} patients, {name}: {result['median']:.2f} s")
+    return results
+
+
+def reminders_section(patients: int, results: dict, workers: int) -> str:
+    lines = [
+        "| one send-reminders pass | median s | max s | passes | target |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, result in results.items():
+        target = REMINDER_TARGETS_S[name]
+        verdict = "met" if result["median"] < target else "NOT met"
+        what = f"{name} ({result['sent']:,} sent)" if "sent" in result else name
+        lines.append(
+            f"| {what} | {result['median']:.2f} | {result['max']:.2f} | {result['n']} | "
+            f"< {target:g} s: {verdict} |"
+        )
+    table = "\n".join(lines)
+    return f"""{REMINDERS_HEADING}
+
+Measured on {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}, on the machine above.
+
+A clinic of {patients:,} patients, every one with a push subscription and a PHQ-9 three days
+ago (written in bulk, with the outcome snapshot row an entry through the API would write).
+One pass (`reminders.send_due`, what `flask send-reminders` runs) reads every subscribed
+patient, their settings, last check-ins and sessions in a fixed number of queries and works out
+what is due in Python from those rows (no entries are read one by one). Then a tenth of them are
+made due (their last PHQ-9 15 days ago): the pass claims {patients // 10:,} reminders (inserted
+in batches; the unique key decides), encrypts each for its subscription (RFC 8291) and signs it
+(RFC 8292) with pywebpush, and POSTs it to the tests' stand-in push service on loopback
+(tests/push_service.py in a process of its own, a threaded HTTP server answering 201 without
+decrypting), {workers} at a time. The claims of each measured pass are deleted before the
+next, so each sends them all.
+
+{table}
+"""
+
+
+def write_reminders_only(output: Path, section: str) -> None:
+    """Replace the reminders section of an existing document (or add it at its end)."""
+    text = output.read_text() if output.exists() else "# Benchmarks\n"
+    kept = text.split(f"\n{REMINDERS_HEADING}")[0].rstrip("\n")
+    output.write_text(f"{kept}\n\n{section}")
+
+
 def machine() -> str:
     cpu = platform.processor() or "unknown CPU"
     try:
@@ -114,6 +333,8 @@ def main() -> None:
     parser.add_argument("--years", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--reminder-patients", type=int, default=10_000)
+    parser.add_argument("--only", choices=["reminders"], help="Measure this part alone.")
     args = parser.parse_args()
 
     path = ROOT / "instance" / "bench.db"
@@ -128,6 +349,15 @@ def main() -> None:
             "SESSION_COOKIE_SECURE": False,
         }
     )
+    if args.only == "reminders":
+        with app.app_context():
+            flask_migrate.upgrade()
+        results = measure_reminders(app, args.reminder_patients)
+        section = reminders_section(args.reminder_patients, results, app.config["PUSH_WORKERS"])
+        print(section)
+        write_reminders_only(Path(args.output), section)
+        print(f"wrote {args.output}")
+        return
     started = time.perf_counter()
     with app.app_context():
         flask_migrate.upgrade()
@@ -172,6 +402,7 @@ def main() -> None:
         assert floor_client.get("/one-read").status_code == 200
 
     export_memory = measure_export_memory(app)
+    reminder_results = measure_reminders(app, args.reminder_patients)
 
     results = {
         "floor: minimal Flask + one SQLite read": measure(one_read, args.repeat * 4),
@@ -227,7 +458,8 @@ client, measured with tracemalloc): the peak stays flat as the clinic grows, bec
 patient is serialised and forgotten before the next.
 
 {memory_table}
-"""
+
+{reminders_section(args.reminder_patients, reminder_results, app.config["PUSH_WORKERS"])}"""
     Path(args.output).write_text(document)
     print(f"wrote {args.output}")
 

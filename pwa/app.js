@@ -24,9 +24,10 @@ const ROUTES = {
   admin: () => import('./views/admin.js'),
   passkeys: () => import('./views/passkeys.js'),
   monitoring: () => import('./views/monitoring.js'),
+  reminders: () => import('./views/reminders.js'),
 };
 const PUBLIC = new Set(['signin', 'enroll', 'reset']);
-const PATIENT_VIEWS = new Set(['', 'checkin', 'rating', 'report', 'history', 'data', 'help', 'account', 'passkeys']);
+const PATIENT_VIEWS = new Set(['', 'checkin', 'rating', 'report', 'history', 'data', 'help', 'account', 'passkeys', 'reminders']);
 const CLINICIAN_VIEWS = new Set(['panel', 'flags', 'patient', 'monitoring', 'admin', 'passkeys']);
 
 // A code from a link (`/#code=…` to enroll, `/#reset=…` to set a new password) travels in the

@@ -4,6 +4,7 @@
 import { api, ApiError, NetworkError, hasCsrf, setCsrf } from './api.js';
 import { go } from './nav.js';
 import * as outbox from './outbox.js';
+import { forgetThisBrowser } from './push.js';
 import { cache, clear } from './store.js';
 import { announce } from './ui.js';
 
@@ -50,6 +51,8 @@ export async function signOut() {
   const patientId = state.user && state.user.patient_id;
   // What waits in the outbox (a safety signal above all) goes before it would be removed.
   if (patientId && hasCsrf()) await outbox.flush(patientId).catch(() => null);
+  // This patient's reminders stop coming to this browser (someone else may sign in here).
+  if (patientId && hasCsrf()) await forgetThisBrowser();
   try {
     await api('/auth/logout', { method: 'POST' });
   } catch (error) {

@@ -19,6 +19,7 @@ const SHELL = [
   '/chart.js',
   '/crisis.js',
   '/passkey.js',
+  '/push.js',
   '/views/home.js',
   '/views/signin.js',
   '/views/enroll.js',
@@ -28,6 +29,7 @@ const SHELL = [
   '/views/history.js',
   '/views/data.js',
   '/views/help.js',
+  '/views/reminders.js',
   '/manifest.webmanifest',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
@@ -67,4 +69,49 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(
     caches.match(request, { cacheName: CACHE, ignoreSearch: true }).then((hit) => hit || fetch(request)),
   );
+});
+
+// A reminder from the server (web push): {title, body, url}, never a score or an answer.
+self.addEventListener('push', (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch {
+    message = {};
+  }
+  event.waitUntil(self.registration.showNotification(message.title || 'Tidemark', {
+    body: message.body || 'You have a reminder from your care team.',
+    icon: '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    tag: message.url || 'tidemark', // a second reminder for the same screen replaces the first
+    data: { url: message.url || '/#/' },
+  }));
+});
+
+/** The app's own address for a notification's url (never another site's). */
+function appUrl(url) {
+  const target = new URL(url || '/#/', self.location.origin);
+  return target.origin === self.location.origin ? target.href : new URL('/#/', self.location.origin).href;
+}
+
+/** Open what the notification is about: in the app's window if one is open (focused and
+ * taken there), else in a new one. The click handler's whole work, kept apart for tests. */
+async function openFromNotification(notification) {
+  const url = appUrl(notification.data && notification.data.url);
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+  if (open) {
+    const shown = await open.navigate(url).catch(() => null);
+    if (shown) {
+      await shown.focus().catch(() => {});
+      return shown;
+    }
+  }
+  return self.clients.openWindow(url);
+}
+self.openFromNotification = openFromNotification;
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(openFromNotification(event.notification));
 });

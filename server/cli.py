@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from datetime import UTC, datetime
 
 import click
 from flask import Flask
@@ -125,8 +127,56 @@ def remove_passkeys(email):
     click.echo(f"Removed {count} passkey{'s' if count != 1 else ''} of {user.email}.")
 
 
+@click.command("send-reminders")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Evaluate as if it were this ISO 8601 time (with an offset), for catch-up and tests.",
+)
+@click.option("--loop", is_flag=True, help="Send again every minute until stopped.")
+@with_appcontext
+def send_reminders(at, loop):
+    """Send the web push reminders that are due (safe with several senders at once)."""
+    from .services import reminders
+
+    moment = None
+    if at is not None:
+        if loop:
+            raise click.BadParameter(
+                "--at evaluates one moment: not with --loop", param_hint="--at"
+            )
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter("must be an ISO 8601 time", param_hint="--at") from None
+        if moment.utcoffset() is None:
+            raise click.BadParameter("must include an offset, e.g. +01:00 or Z", param_hint="--at")
+        moment = moment.astimezone(UTC).replace(microsecond=0)
+    while True:
+        try:
+            result = reminders.send_due(moment)
+        except Exception:  # a lost database connection must not stop the clock for good
+            if not loop:
+                raise
+            db.session.rollback()
+            reminders.log.exception("The reminder pass failed; trying again in a minute.")
+        else:
+            click.echo(
+                f"{result.due} due, {result.sent} sent, {result.retrying} to retry, "
+                f"{result.failed} failed, {result.subscriptions_removed} subscriptions removed"
+            )
+        finally:
+            db.session.remove()
+        if not loop:
+            return
+        # The next pass at the start of the next minute (time_of_day is to the minute).
+        time.sleep(max(1.0, 60 - time.time() % 60))
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(create_clinician)
     app.cli.add_command(remove_passkeys)
     app.cli.add_command(first_run_hint)
     app.cli.add_command(synthetic_clinic)
+    app.cli.add_command(send_reminders)

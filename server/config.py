@@ -61,6 +61,12 @@ def from_environment() -> dict:
         # and instance that names it. See services/auth_sessions.py.
         "TIDEMARK_SESSION_STORE": os.environ.get("TIDEMARK_SESSION_STORE", "").strip()
         or "database",
+        # Web push reminders: the VAPID private key (PEM or base64url; unset: generated once
+        # and kept in the database), the contact push services see (`sub`, a mailto: or
+        # https: URL), and the push services' hosts endpoints may name (empty: the default).
+        "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY", "").strip(),
+        "TIDEMARK_VAPID_SUBJECT": os.environ.get("TIDEMARK_VAPID_SUBJECT", "").strip(),
+        "TIDEMARK_PUSH_HOSTS": os.environ.get("TIDEMARK_PUSH_HOSTS", ""),
     }
 
 
@@ -106,6 +112,11 @@ class Config:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
+
+    # Web push: how many push services are asked at once in a sending pass, and how long each
+    # may take to answer.
+    PUSH_WORKERS = 8
+    PUSH_TIMEOUT_SECONDS = 10
 
     API_TITLE = "Tidemark"
     API_VERSION = "v1"

@@ -238,6 +238,9 @@ LEAVES_OUTCOMES_ALONE = {
     ("PUT", "/api/v1/patients/<string:pid>/sessions/<string:sid>/monitoring"): (
         "vital signs: no outcome reads them"
     ),
+    ("POST", "/api/v1/patients/<string:pid>/push-subscriptions"): "a browser for reminders",
+    ("DELETE", "/api/v1/patients/<string:pid>/push-subscriptions"): "a browser for reminders",
+    ("PUT", "/api/v1/patients/<string:pid>/reminders"): "reminder settings",
 }
 
 

@@ -31,6 +31,7 @@ VOCABULARIES = {
     "token_scopes",
     "side_effects",
     "side_effect_levels",
+    "pre_session_reminders",
 }
 # Totals of PHQ-9 answers with item 9 at 0.
 PHQ9 = {18: [3, 3, 3, 3, 2, 2, 1, 1, 0], 8: [1, 1, 1, 1, 1, 1, 1, 1, 0], 5: [1] * 5 + [0] * 4}

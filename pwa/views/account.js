@@ -12,6 +12,10 @@ export async function render(main) {
   show(main,
     h('h1', {}, 'Account'),
     h('p', {}, `Signed in as ${state.user.email}.`),
+    h('section', { class: 'card', 'aria-labelledby': 'reminders-title' },
+      h('h2', { id: 'reminders-title' }, 'Reminders'),
+      h('p', {}, 'When to remind you of a check-in, quiet hours, and reminders around your sessions.'),
+      h('p', {}, h('a', { class: 'button', href: '#/reminders' }, 'Reminder settings'))),
     passwordSection(drawDevices),
     devices,
     h('p', {}, 'To sign out of this phone, go to ', h('a', { href: '#/data' }, 'My data'), '.'));

@@ -7,6 +7,7 @@ import { crisisResources, NOT_WATCHED } from '../crisis.js';
 import { bandOf, bandWords, daysSince, isoWithOffset, plural } from '../format.js';
 import { currentRoute, go } from '../nav.js';
 import * as outbox from '../outbox.js';
+import { reminderOffer } from '../push.js';
 import {
   cachedGet, clinic, flushOutbox, instruments, rememberSafetyAnswer, state, vocabularies,
 } from '../session.js';
@@ -379,4 +380,9 @@ async function finish(flow) {
   } else {
     status.textContent = 'Saved on this phone. It will be sent when you are online.';
   }
+  // Reminders are offered here, after a check-in, never on a first visit (nor offline: the
+  // subscription needs the server).
+  if (!navigator.onLine) return;
+  const offer = await reminderOffer(state.user.patient_id).catch(() => null);
+  if (offer && flow.main.contains(status)) status.closest('section').append(offer);
 }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import available_timezones
 
-from flask import g
+from cryptography.hazmat.primitives.asymmetric import ec
+from flask import current_app, g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .. import access
+from ..domain import push as push_rules
 from ..domain.crisis import PHONE_RULE, is_phone_number
 from ..domain.instruments import (
     INSTRUMENTS,
@@ -17,6 +20,7 @@ from ..domain.instruments import (
     ScoringError,
     score,
 )
+from ..domain.reminders import PRE_SESSION_HOURS_MAX
 from ..domain.safety import SIGNAL_INSTRUMENTS, SIGNAL_ITEMS, signal_errors
 from ..domain.times import utc
 from ..domain.treatment import (
@@ -1254,3 +1258,112 @@ class ClinicianOut(Schema):
     is_admin = fields.Boolean(required=True)
     active = fields.Boolean(required=True)
     created_at = UTCTime(required=True)
+
+
+# ---------------------------------------------------------------- reminders (web push)
+
+
+class PushKeyOut(Schema):
+    public_key = fields.String(
+        required=True,
+        metadata={"description": "The VAPID application server key (base64url, 65 bytes)."},
+    )
+
+
+class PushKeysIn(StrictSchema):
+    p256dh = fields.String(
+        required=True, metadata={"description": "base64url of an uncompressed P-256 point"}
+    )
+    auth = fields.String(required=True, metadata={"description": "base64url of 16 bytes"})
+
+    @validates_schema
+    def _keys_decode(self, data, **kwargs):
+        errors = {}
+        point = push_rules.decode_key(data.get("p256dh", ""), push_rules.P256DH_BYTES)
+        if point is None or not _on_p256(point):
+            errors["p256dh"] = ["Must be base64url of an uncompressed P-256 public key (65 bytes)."]
+        if push_rules.decode_key(data.get("auth", ""), push_rules.AUTH_BYTES) is None:
+            errors["auth"] = ["Must be base64url of 16 bytes."]
+        if errors:
+            raise ValidationError(errors)
+
+
+def _on_p256(point: bytes) -> bool:
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        return False
+    return point[0] == 4
+
+
+class PushEndpoint(fields.String):
+    """A push service's URL on an allowed host (TIDEMARK_PUSH_HOSTS): never any other."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = push_rules.endpoint_problem(
+            text, push_rules.parse_hosts(current_app.config.get("TIDEMARK_PUSH_HOSTS"))
+        )
+        if problem:
+            raise ValidationError(problem)
+        return text
+
+
+class PushSubscriptionIn(StrictSchema):
+    """The browser's PushSubscription.toJSON()."""
+
+    endpoint = PushEndpoint(required=True)
+    expirationTime = fields.Integer(  # noqa: N815 (the browser's name)
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=2**53)
+    )
+    keys = fields.Nested(PushKeysIn, required=True)
+
+
+class PushSubscriptionOut(Schema):
+    endpoint = fields.String(required=True)
+    expires_at = UTCTime(allow_none=True)
+    created_at = UTCTime(required=True)
+
+
+class PushEndpointIn(StrictSchema):
+    endpoint = fields.String(required=True, validate=validate.Length(1, 1024))
+
+
+class LocalClock(fields.String):
+    """A local time of day, "HH:MM" (00:00 to 23:59)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("pattern", r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", text):
+            raise ValidationError('Must be a time of day as "HH:MM", e.g. "18:00".')
+        return text
+
+
+class ReminderSettingsIn(StrictSchema):
+    enabled = StrictBoolean(required=True)
+    time_of_day = LocalClock(required=True)
+    quiet_start = LocalClock(required=True, allow_none=True)
+    quiet_end = LocalClock(required=True, allow_none=True)
+    pre_session_hours = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(0, PRE_SESSION_HOURS_MAX),
+        metadata={"description": "Hours before a planned session; 0: no reminder."},
+    )
+    post_session_next_day = StrictBoolean(required=True)
+
+
+class ReminderSettingsOut(Schema):
+    enabled = fields.Boolean(required=True)
+    time_of_day = fields.String(required=True)
+    quiet_start = fields.String(required=True, allow_none=True)
+    quiet_end = fields.String(required=True, allow_none=True)
+    pre_session_hours = fields.Integer(required=True)
+    post_session_next_day = fields.Boolean(required=True)
+    devices = fields.Integer(
+        required=True, metadata={"description": "How many browsers the reminders go to."}
+    )

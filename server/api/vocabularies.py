@@ -54,6 +54,7 @@ class VocabulariesOut(Schema):
     token_scopes = fields.List(fields.Nested(Term), required=True)
     side_effects = fields.List(fields.Nested(SideEffectTerm), required=True)
     side_effect_levels = fields.List(fields.Nested(NumberedTerm), required=True)
+    pre_session_reminders = fields.List(fields.Nested(NumberedTerm), required=True)
 
 
 @blp.route("/vocabularies")

@@ -723,3 +723,81 @@ class AuditEvent(db.Model):
     patient_id: Mapped[str | None] = mapped_column(ForeignKey("patient.id"), index=True)
     ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class VapidKey(db.Model):
+    """The server's VAPID key pair (RFC 8292) when VAPID_PRIVATE_KEY gives none: made once by
+    whichever process asks first (the primary key decides a race), then used by every one."""
+
+    __tablename__ = "vapid_key"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)  # "default"
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PushSubscription(db.Model):
+    """A browser's push subscription (PushSubscription.toJSON()), owned by one patient.
+
+    One row per endpoint: on a shared phone, the patient who signed in last owns it.
+    """
+
+    __tablename__ = "push_subscription"
+
+    id: Mapped[str] = _id_column()
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1024), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(100))  # base64url, 65 bytes decoded
+    auth: Mapped[str] = mapped_column(String(32))  # base64url, 16 bytes decoded
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderSettings(db.Model):
+    """A patient's reminder settings; no row means the defaults (domain/reminders.py)."""
+
+    __tablename__ = "reminder_settings"
+    __table_args__ = (
+        CheckConstraint("pre_session_hours BETWEEN 0 AND 48", name="pre_session_hours_in_range"),
+        CheckConstraint("(quiet_start IS NULL) = (quiet_end IS NULL)", name="quiet_hours_whole"),
+    )
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    # Local times of the patient, "HH:MM".
+    time_of_day: Mapped[str] = mapped_column(String(5))
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    pre_session_hours: Mapped[int] = mapped_column(Integer)
+    post_session_next_day: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderDelivery(db.Model):
+    """The claim on one reminder: the sender whose insert made this row sends it.
+
+    The unique (patient_id, kind, due_key) decides between senders running at once, so a due
+    item is reminded once whatever their number. `next_attempt_at` is a sending claim's lease
+    (another sender takes over a claim whose sender died) or when a failed send is retried.
+    """
+
+    __tablename__ = "reminder_delivery"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "kind", "due_key"),
+        CheckConstraint("kind IN ('checkin', 'pre_session', 'post_session')", name="kind"),
+        CheckConstraint("status IN ('sending', 'retry', 'sent', 'failed')", name="status"),
+    )
+
+    id: Mapped[str] = _id_column()
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # What was due: "phq9@2026-03-08T12:00:00Z" (a check-in), "<session id>@<its start>".
+    due_key: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))

@@ -36,6 +36,7 @@ TOKEN_SCOPES = ("read", "write")  # "read": GET only; no token ever administers
 ROLES = ("clinician", "admin", "patient")  # an admin is a clinician with `is_admin`
 
 RELIABLE_CHANGE = ("improved", "no_change", "worsened")
+PRE_SESSION_REMINDER_HOURS = (0, 1, 2, 3, 6, 12, 24, 48)
 
 # Every action the server writes to the audit log (tests check the code writes no other).
 AUDIT_ACTIONS = (
@@ -79,6 +80,8 @@ AUDIT_ACTIONS = (
     "baseline.set",
     "baseline.clear",
     "schedule.update",
+    "reminders.read",
+    "reminders.update",
     "session.create",
     "session.update",
     "session_report.create",
@@ -224,5 +227,20 @@ VOCABULARIES = {
     "token_scopes": labelled(
         TOKEN_SCOPES,
         {"read": "read only", "write": "read and write (never administration)"},
+    ),
+    # The choices the app offers for a reminder before a planned session (the API takes any
+    # whole number of hours from 0 to 48).
+    "pre_session_reminders": labelled(
+        PRE_SESSION_REMINDER_HOURS,
+        {
+            0: "No reminder",
+            1: "1 hour before",
+            2: "2 hours before",
+            3: "3 hours before",
+            6: "6 hours before",
+            12: "12 hours before",
+            24: "The day before (24 hours)",
+            48: "Two days before (48 hours)",
+        },
     ),
 }
