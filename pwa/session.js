@@ -4,7 +4,6 @@
 import { api, ApiError, NetworkError, hasCsrf, setCsrf } from './api.js';
 import { go } from './nav.js';
 import * as outbox from './outbox.js';
-import { forgetThisBrowser } from './push.js';
 import { cache, clear } from './store.js';
 import { announce } from './ui.js';
 
@@ -52,7 +51,10 @@ export async function signOut() {
   // What waits in the outbox (a safety signal above all) goes before it would be removed.
   if (patientId && hasCsrf()) await outbox.flush(patientId).catch(() => null);
   // This patient's reminders stop coming to this browser (someone else may sign in here).
-  if (patientId && hasCsrf()) await forgetThisBrowser();
+  // (push.js is loaded only now: a first visit and the offline app do without it.)
+  if (patientId && hasCsrf()) {
+    await import('./push.js').then(({ forgetThisBrowser }) => forgetThisBrowser()).catch(() => null);
+  }
   try {
     await api('/auth/logout', { method: 'POST' });
   } catch (error) {

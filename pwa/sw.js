@@ -1,6 +1,7 @@
 // Service worker: the app shell, precached by version, served offline. Never caches /api/.
 // The patient's views are precached; the clinician's, and the screens that need the server
-// anyway (a reset code, the account's password and devices), load from the network.
+// anyway (an enrollment or reset code, the account's password and devices, reminders and
+// push.js, which subscribes through the server), load from the network.
 
 const VERSION = '__SHELL_VERSION__';
 const PREFIX = 'tidemark-shell-';
@@ -19,17 +20,14 @@ const SHELL = [
   '/chart.js',
   '/crisis.js',
   '/passkey.js',
-  '/push.js',
   '/views/home.js',
   '/views/signin.js',
-  '/views/enroll.js',
   '/views/checkin.js',
   '/views/rating.js',
   '/views/report.js',
   '/views/history.js',
   '/views/data.js',
   '/views/help.js',
-  '/views/reminders.js',
   '/manifest.webmanifest',
   '/icons/icon-192.png',
   '/icons/icon-512.png',

@@ -7,7 +7,6 @@ import { crisisResources, NOT_WATCHED } from '../crisis.js';
 import { bandOf, bandWords, daysSince, isoWithOffset, plural } from '../format.js';
 import { currentRoute, go } from '../nav.js';
 import * as outbox from '../outbox.js';
-import { reminderOffer } from '../push.js';
 import {
   cachedGet, clinic, flushOutbox, instruments, rememberSafetyAnswer, state, vocabularies,
 } from '../session.js';
@@ -383,6 +382,9 @@ async function finish(flow) {
   // Reminders are offered here, after a check-in, never on a first visit (nor offline: the
   // subscription needs the server).
   if (!navigator.onLine) return;
-  const offer = await reminderOffer(state.user.patient_id).catch(() => null);
+  // Loaded only here, online: the patient's offline app never needs it.
+  const offer = await import('../push.js')
+    .then(({ reminderOffer }) => reminderOffer(state.user.patient_id))
+    .catch(() => null);
   if (offer && flow.main.contains(status)) status.closest('section').append(offer);
 }

@@ -4,7 +4,7 @@
 // with raised ones marked; and a one-page session sheet to print.
 
 import { api } from '../api.js';
-import { vitalsChart } from '../chart.js';
+import { vitalsChart } from '../vitals-chart.js';
 import { choices, day, dayAndTime, isoWithOffset, labelOf } from '../format.js';
 import { vocabularies } from '../session.js';
 import { button, focusHeading, h, show } from '../ui.js';

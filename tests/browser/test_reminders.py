@@ -257,7 +257,12 @@ def test_the_settings_screen_is_reached_from_account_and_saves(page, context, wo
     }
     page.get_by_text("No reminders at night").click()
     expect(page.get_by_label("From")).to_be_hidden()
-    page.get_by_role("button", name="Save reminder settings").click()
+    # The first save's "Saved." is still on screen: wait for this save's own answer.
+    with page.expect_response(
+        lambda r: r.url.endswith("/reminders") and r.request.method == "PUT"
+    ) as answered:
+        page.get_by_role("button", name="Save reminder settings").click()
+    assert answered.value.status == 200
     expect(page.get_by_text("Saved. Reminders follow these settings from now on.")).to_be_visible()
     after = world.as_patient_a().get("/api/v1/patients/me/reminders").json
     assert (after["quiet_start"], after["quiet_end"]) == (None, None)
