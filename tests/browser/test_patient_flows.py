@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from server.web import PWA_DIR
+from server.web import PWA_DIR, SUBRESOURCE_TYPES
 from tests.browser.conftest import PHONE, axe_violations, describe_violations, screenshot
 from tests.conftest import PASSWORD, Browser
 
@@ -421,11 +421,18 @@ SHELL_PATHS = ["/", "/?code=ABCD-EFGH-JKLM"] + sorted(
 
 
 @pytest.mark.parametrize("path", SHELL_PATHS)
-def test_every_shell_response_carries_a_csp_without_unsafe_inline(app, path):
+def test_every_shell_document_and_the_worker_carry_a_csp_without_unsafe_inline(app, path):
+    """A policy governs the documents and workers it comes with; scripts, styles and icons
+    only ever load into those, so they carry nosniff and no policy of their own."""
     response = Browser(app).get(path)
 
     assert response.status_code == 200
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    subresource = response.mimetype in SUBRESOURCE_TYPES and path != "/sw.js"
     policy = response.headers.get("Content-Security-Policy", "")
+    if subresource:
+        assert policy == ""
+        return
     assert "default-src 'self'" in policy
     assert "unsafe-inline" not in policy
     assert "unsafe-eval" not in policy
