@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export TIDEMARK_ENV ?= development
 
-.PHONY: run test lint format bench clean
+.PHONY: run test fuzz lint format bench clean
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ PYTEST_ARGS ?= -n 3 --dist worksteal
 # Bytecode caches (git-ignored) spare every worker recompiling and re-rewriting its imports.
 test: $(BIN)/flask
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The generated-request (schemathesis) tests with a deeper budget than `make test` gives them.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(BIN)/flask
+	TIDEMARK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest $(PYTEST_ARGS) tests/test_openapi.py
 
 # ESLint for the PWA: a development tool only (the app itself has no build step).
 node_modules/.bin/eslint: package.json package-lock.json

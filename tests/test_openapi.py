@@ -1,5 +1,7 @@
 """The OpenAPI document is complete, and the API keeps to it under generated input."""
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -119,9 +121,13 @@ def signed_in(app, world):
 schema = schemathesis.openapi.from_dict(_openapi_document())
 
 
+# Generated requests per operation: a budget for `make test`; `make fuzz` runs many more.
+FUZZ_EXAMPLES = int(os.environ.get("TIDEMARK_FUZZ_EXAMPLES", "12"))
+
+
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
