@@ -650,36 +650,20 @@ def through_every_clinician_screen(page: Page, world, visit) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_violations_on_any_clinician_screen(desk, world, scheme):
+def test_every_clinician_screen_is_axe_clean_and_saved_as_a_desktop_screenshot(desk, world, scheme):
+    """One walk through the screens per scheme: each is checked by axe and saved."""
     desk.emulate_media(color_scheme=scheme)
+    prefix = "clinician-dark-" if scheme == "dark" else "clinician-"
+    saved = []
     found: dict[str, list[dict]] = {}
-    visited: list[str] = []
 
-    def check(name: str) -> None:
-        visited.append(name)
+    def visit(name: str) -> None:
+        saved.append(screenshot(desk, f"{prefix}{len(saved) + 1:02d}-{name}"))
         violations = axe_violations(desk)
         if violations:
             found[name] = violations
 
-    through_every_clinician_screen(desk, world, check)
-
-    assert len(visited) == 7
-    report = "\n".join(
-        f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
-    )
-    assert not found, f"axe violations ({scheme}):\n{report}"
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_every_clinician_screen_is_saved_as_a_desktop_screenshot(desk, world, scheme):
-    desk.emulate_media(color_scheme=scheme)
-    prefix = "clinician-dark-" if scheme == "dark" else "clinician-"
-    saved = []
-
-    def shoot(name: str) -> None:
-        saved.append(screenshot(desk, f"{prefix}{len(saved) + 1:02d}-{name}"))
-
-    through_every_clinician_screen(desk, world, shoot)
+    through_every_clinician_screen(desk, world, visit)
 
     assert [path.stem.split("-", 2 if scheme == "light" else 3)[-1] for path in saved] == [
         "panel",
@@ -693,3 +677,7 @@ def test_every_clinician_screen_is_saved_as_a_desktop_screenshot(desk, world, sc
     for path in saved:
         width = int.from_bytes(path.read_bytes()[16:20], "big")  # the PNG header's width
         assert width == DESKTOP["width"], (path.name, width)
+    report = "\n".join(
+        f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
+    )
+    assert not found, f"axe violations ({scheme}):\n{report}"

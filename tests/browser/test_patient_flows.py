@@ -321,35 +321,22 @@ def test_going_back_keeps_the_earlier_answers(page, world):
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_violations_on_any_screen(page, world, scheme):
+def test_every_main_screen_is_axe_clean_and_saved_as_a_phone_sized_screenshot(page, world, scheme):
+    """One walk through the screens per scheme: each is checked by axe and saved."""
     page.emulate_media(color_scheme=scheme)
+    prefix = "dark-" if scheme == "dark" else ""
+    saved = []
     found: dict[str, list[dict]] = {}
 
-    def check(name: str) -> None:
+    def visit(name: str) -> None:
+        saved.append(screenshot(page, f"{prefix}{len(saved) + 1:02d}-{name}"))
         violations = axe_violations(page)
         if violations:
             found[name] = violations
 
-    through_every_screen(page, world, check)
+    through_every_screen(page, world, visit)
 
     assert page.evaluate(f"matchMedia('(prefers-color-scheme: {scheme})').matches")
-    report = "\n".join(
-        f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
-    )
-    assert not found, f"axe violations ({scheme}):\n{report}"
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_every_main_screen_is_saved_as_a_phone_sized_screenshot(page, world, scheme):
-    page.emulate_media(color_scheme=scheme)
-    prefix = "dark-" if scheme == "dark" else ""
-    saved = []
-
-    def shoot(name: str) -> None:
-        saved.append(screenshot(page, f"{prefix}{len(saved) + 1:02d}-{name}"))
-
-    through_every_screen(page, world, shoot)
-
     names = [path.stem.removeprefix(prefix).split("-", 1)[1] for path in saved]
     for main_screen in [
         "sign-in",
@@ -366,6 +353,10 @@ def test_every_main_screen_is_saved_as_a_phone_sized_screenshot(page, world, sch
         assert path.stat().st_size > 0
         width = int.from_bytes(path.read_bytes()[16:20], "big")  # the PNG header's width
         assert width == PHONE["width"], (path.name, width)
+    report = "\n".join(
+        f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
+    )
+    assert not found, f"axe violations ({scheme}):\n{report}"
 
 
 @pytest.mark.parametrize("screen", ["home", "question"])
