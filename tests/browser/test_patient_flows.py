@@ -453,3 +453,31 @@ def test_no_screen_breaks_the_content_security_policy(page, context, world):
     through_every_screen(page, world, collect)
 
     assert seen == []
+
+
+def _luminance(css_rgb: str) -> float:
+    """WCAG relative luminance of a computed "rgb(r, g, b)" colour."""
+    channels = [int(part) / 255 for part in re.findall(r"\d+", css_rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_in_the_dark_the_header_is_dark_too_and_the_browser_bar_matches(page):
+    page.emulate_media(color_scheme="dark")
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+    header = page.evaluate("getComputedStyle(document.querySelector('header.bar')).backgroundColor")
+    # A calm deep colour, as dark as the page around it, not a bright block (it was 0.5).
+    assert _luminance(header) < 0.05, header
+    themes = page.evaluate(
+        """[...document.querySelectorAll('meta[name=theme-color]')]
+             .filter((m) => matchMedia(m.media || 'all').matches).map((m) => m.content)"""
+    )
+    assert len(themes) == 1
+    assert (
+        _luminance(
+            f"rgb({int(themes[0][1:3], 16)}, {int(themes[0][3:5], 16)}, {int(themes[0][5:7], 16)})"
+        )
+        < 0.05
+    )
