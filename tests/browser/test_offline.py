@@ -181,6 +181,10 @@ def test_the_manifest_names_the_app_and_its_icons_answer_at_their_size(page, con
     assert manifest["display"] == "standalone"
     assert re.fullmatch(r"#[0-9a-fA-F]{6}", manifest["theme_color"])
     assert re.fullmatch(r"#[0-9a-fA-F]{6}", manifest["background_color"])
+    # A long press on the installed app's icon offers "Check in now", straight to the PHQ-9.
+    [shortcut] = manifest["shortcuts"]
+    assert shortcut["name"] == "Check in now"
+    assert shortcut["url"] == "/#/checkin?instrument=phq9"
     icons = manifest["icons"]
     assert {icon["sizes"] for icon in icons} >= {"192x192", "512x512"}
     assert any("maskable" in icon.get("purpose", "").split() for icon in icons)

@@ -481,3 +481,12 @@ def test_in_the_dark_the_header_is_dark_too_and_the_browser_bar_matches(page):
         )
         < 0.05
     )
+
+
+def test_the_installed_apps_check_in_shortcut_opens_the_phq9(page, context, world):
+    shortcut = context.request.get("/manifest.webmanifest").json()["shortcuts"][0]["url"]
+    sign_in(page)
+
+    page.goto(shortcut)
+
+    expect(page.get_by_role("heading", name="PHQ-9 check-in")).to_be_visible()
