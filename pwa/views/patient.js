@@ -7,6 +7,7 @@ import { chart, outcomeLines, pairChart } from '../chart.js';
 import {
   bandOf, choices, day, dayAndTime, isoWithOffset, labelOf, plural, ratingPairs, scoreText,
 } from '../format.js';
+import { reminderSettingsForm } from '../reminder-settings.js';
 import { instruments, vocabularies } from '../session.js';
 import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
 import {
@@ -28,13 +29,14 @@ function fromLocalInput(value) {
 
 export async function render(main, params) {
   const id = params.get('id');
-  const [detail, scales, words, sessions, entries, resolved] = await Promise.all([
+  const [detail, scales, words, sessions, entries, resolved, reminders] = await Promise.all([
     api(`/patients/${id}`),
     instruments(),
     vocabularies(),
     allPages(`/patients/${id}/sessions`),
     allPages(`/patients/${id}/entries`),
     recentlyResolved(id),
+    api(`/patients/${id}/reminders`),
   ]);
   const summaries = await Promise.all(scales.map((s) => api(`/patients/${id}/summary?instrument=${s.id}`)));
   const { patient } = detail;
@@ -66,10 +68,25 @@ export async function render(main, params) {
     entriesSection(id, entries, byId, summaries, words, refresh),
     madrsSection(id, byId.madrs, words, refresh),
     scheduleSection(id, detail.schedule, scales.filter((s) => s.rater === 'self' && s.kind !== 'quick_rating'), refresh),
+    remindersSection(id, reminders, words, patient.timezone),
     patient.enrolled || !patient.active ? null : enrollmentSection(id),
     accountSection(id, patient, refresh),
   );
   focusHeading(main);
+}
+
+/** The patient's reminder settings, which the clinician may change (the patient turns
+ * reminders on for each of their devices themself). */
+function remindersSection(id, settings, words, timezone) {
+  const reach = settings.devices
+    ? `Reminders reach ${plural(settings.devices, 'device', 'devices')} of the patient.`
+    : 'No device of the patient gets reminders yet: the patient turns them on in Account → Reminders.';
+  const section = reminderSettingsForm(`/patients/${id}/reminders`, settings, words.pre_session_reminders, {
+    forPatient: false,
+    intro: h('p', { class: 'hint' }, `${reach} Times are the patient's own (${timezone}).`),
+  });
+  section.classList.add('no-print'); // settings, not part of the printed summary
+  return section;
 }
 
 /** The patient's resolved flags of the last 30 days, for the printed summary; null when the

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { pushStatus, resendSubscription, turnOff, turnOn } from '../push.js';
 import { state, vocabularies } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
-import { apiForm, field, select } from '../widgets.js';
+import { reminderSettingsForm } from '../reminder-settings.js';
 
 export async function render(main) {
   document.title = 'Reminders · Tidemark';
@@ -18,7 +18,7 @@ export async function render(main) {
     h('h1', {}, 'Reminders'),
     h('p', {}, 'Tidemark can remind you when a check-in is due. A reminder never shows your answers or scores.'),
     here,
-    settingsForm(path, settings, words.pre_session_reminders),
+    reminderSettingsForm(path, settings, words.pre_session_reminders),
     h('p', {}, h('a', { href: '#/account' }, 'Back to Account')));
   focusHeading(main);
 }
@@ -68,60 +68,4 @@ async function drawHere(section, path, devices) {
     status === 'on'
       ? h('div', { class: 'actions' }, button('Stop reminders on this device', change(turnOff)))
       : null);
-}
-
-function timeInput(name, value, required = true) {
-  return h('input', { type: 'time', name, value: value || '', required, step: 60 });
-}
-
-function settingsForm(path, settings, preSessionChoices) {
-  const choices = preSessionChoices.map((c) => [c.value, c.label]);
-  if (!choices.some(([value]) => value === settings.pre_session_hours)) {
-    choices.push([settings.pre_session_hours, `${settings.pre_session_hours} hours before`]);
-  }
-  const quietOn = settings.quiet_start !== null;
-  const quietStart = timeInput('quiet_start', settings.quiet_start || '21:00');
-  const quietEnd = timeInput('quiet_end', settings.quiet_end || '08:00');
-  const quietFields = h('div', { class: 'quiet-times', hidden: !quietOn },
-    field('From', quietStart), field('Until', quietEnd));
-  const quietBox = h('input', { type: 'checkbox', name: 'quiet', checked: quietOn });
-  quietBox.addEventListener('change', () => { quietFields.hidden = !quietBox.checked; });
-  const status = h('div', { 'aria-live': 'polite' });
-
-  return h('section', { class: 'card', 'aria-labelledby': 'settings-title' },
-    h('h2', { id: 'settings-title' }, 'When to remind you'),
-    status,
-    apiForm({
-      method: 'PUT',
-      path,
-      submitLabel: 'Save reminder settings',
-      build: (data) => ({
-        enabled: data.get('enabled') === 'on',
-        time_of_day: String(data.get('time_of_day')),
-        quiet_start: data.get('quiet') === 'on' ? String(data.get('quiet_start')) : null,
-        quiet_end: data.get('quiet') === 'on' ? String(data.get('quiet_end')) : null,
-        pre_session_hours: Number(data.get('pre_session_hours')),
-        post_session_next_day: data.get('post_session_next_day') === 'on',
-      }),
-      done: () => {
-        show(status, h('p', { class: 'notice', role: 'status', tabindex: '-1' }, 'Saved. Reminders follow these settings from now on.'));
-        status.firstChild.focus();
-      },
-      children: [
-        h('label', { class: 'option' },
-          h('input', { type: 'checkbox', name: 'enabled', checked: settings.enabled }),
-          h('span', {}, 'Send me reminders')),
-        field('Remind me of a check-in at', timeInput('time_of_day', settings.time_of_day),
-          'On the day it is due, in your time zone.'),
-        h('fieldset', {},
-          h('legend', {}, 'Quiet hours'),
-          h('label', { class: 'option' }, quietBox, h('span', {}, 'No reminders at night')),
-          quietFields,
-          h('p', { class: 'hint' }, 'A reminder that falls in quiet hours waits until they end.')),
-        field('Before a planned session', select('pre_session_hours', choices, settings.pre_session_hours)),
-        h('label', { class: 'option' },
-          h('input', { type: 'checkbox', name: 'post_session_next_day', checked: settings.post_session_next_day }),
-          h('span', {}, 'The morning after a session (9:00), remind me of the after-session check-in')),
-      ],
-    }));
 }

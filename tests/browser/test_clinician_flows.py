@@ -683,3 +683,22 @@ def test_every_clinician_screen_is_axe_clean_and_saved_as_a_desktop_screenshot(d
         f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
     )
     assert not found, f"axe violations ({scheme}):\n{report}"
+
+
+def test_a_clinician_sees_and_sets_the_patients_reminders(desk, world):
+    sign_in(desk, "doc.x@example.org")
+    open_patient(desk, world.patient_a.id, "Alice A")
+
+    reminders = region(desk, "Reminders")
+    expect(reminders).to_contain_text("No device of the patient gets reminders yet")
+    expect(reminders.get_by_label("Check-in reminder at")).to_have_value("18:00")
+    reminders.get_by_label("Check-in reminder at").fill("07:15")
+    reminders.get_by_label("Before a planned session").select_option(
+        label="The day before (24 hours)"
+    )
+    reminders.get_by_role("button", name="Save reminder settings").click()
+    expect(reminders.get_by_role("status")).to_contain_text("The patient's reminders follow")
+
+    saved = world.as_patient_a().get("/api/v1/patients/me/reminders").json
+    assert (saved["time_of_day"], saved["pre_session_hours"]) == ("07:15", 24)
+    screenshot(desk, "clinician-patient-reminders")
