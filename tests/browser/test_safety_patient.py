@@ -137,13 +137,23 @@ def help_link(page: Page):
     return page.get_by_role("banner").get_by_role("link", name=HELP_TITLE)
 
 
+def box_of(link, timeout: float = 10.0) -> dict:
+    """The link's size on screen. Home is drawn afresh when the outbox sends the check-in,
+    so the element measured may be replaced in between: measure the new one."""
+    deadline = time.monotonic() + timeout
+    while (box := link.bounding_box()) is None:
+        assert time.monotonic() < deadline, "the link never stayed on screen to be measured"
+        time.sleep(0.05)
+    return box
+
+
 def expect_the_numbers(page: Page, within=None) -> None:
     """Every crisis number is a big link that dials (or texts) the clinic's number."""
     scope = within or page.get_by_role("main")
     for name, href in LINKS:
         link = scope.get_by_role("link", name=name, exact=True)
         expect(link).to_have_attribute("href", href)
-        box = link.bounding_box()
+        box = box_of(link)
         assert box["height"] >= MIN_TARGET and box["width"] >= MIN_TARGET, (name, box)
     expect(scope.get_by_text("Opening hours: Mon–Fri 9–17")).to_be_visible()
     expect(scope.get_by_text(CRISIS["message"])).to_be_visible()
