@@ -117,26 +117,7 @@ export function chart({ title, points, sessions = [], treatments = [], lines = [
   svg.append(dots);
   stops.sort((a, b) => a.t - b.t);
 
-  let current = -1;
-  const focusStop = (index) => {
-    if (!stops.length) return;
-    if (current >= 0) stops[current].el.classList.remove('current');
-    current = Math.max(0, Math.min(stops.length - 1, index));
-    stops[current].el.classList.add('current');
-    caption.textContent = stops[current].text;
-  };
-  svg.addEventListener('keydown', (event) => {
-    const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: stops.length - 1 };
-    if (event.key in moves) {
-      event.preventDefault();
-      focusStop(current < 0 && event.key === 'ArrowRight' ? 0 : moves[event.key]);
-    }
-  });
-  svg.addEventListener('focus', () => { if (current < 0) focusStop(stops.length - 1); });
-  for (const [index, stop] of stops.entries()) {
-    stop.el.addEventListener('mouseenter', () => focusStop(index));
-  }
-  return h('figure', { class: 'chart-box' }, svg, caption);
+  return readable(svg, caption, stops);
 }
 
 /**
@@ -189,6 +170,14 @@ export function pairChart({ title, pairs, max, empty = 'Nothing rated yet.' }) {
     svg.append(group);
     stops.push({ el: group, text: pair.text });
   }
+  return readable(svg, caption, stops);
+}
+
+/**
+ * One tab stop for the whole chart: the arrow keys (and Home, End) move through `stops`
+ * ([{el, text}]), the pointer too, and each stop's text is read out in the caption.
+ */
+function readable(svg, caption, stops) {
   let current = -1;
   const focusStop = (index) => {
     if (!stops.length) return;
