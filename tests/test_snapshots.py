@@ -9,17 +9,20 @@ fails here until it is driven below or said to leave outcomes alone.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, update
 
 from server.data import snapshots
 from server.data.extensions import db
-from server.data.models import Entry, OutcomeSnapshot, Patient
+from server.data.models import BaselineChoice, Entry, OutcomeSnapshot, Patient, TreatmentSession
 from server.domain.instruments import INSTRUMENTS, score
 from server.services.synthetic import build_clinic
 from tests.conftest import Browser, World, database
@@ -459,3 +462,130 @@ def test_rows_changed_and_deleted_through_the_unit_of_work_keep_snapshots_in_ste
         session.delete(session.get(Entry, second["id"]))
         session.commit()
     assert latest_total(app, pid) is None
+
+
+# ---------------------------------------------------------------- constant work per write
+
+
+def _full_headline(session, patient_id: str, instrument_id: str, remission_max: int) -> tuple:
+    """outcomes.headline() over the patient's whole history: what a snapshot must equal."""
+    from server.domain import outcomes
+
+    entries = session.execute(
+        select(Entry).where(
+            Entry.patient_id == patient_id,
+            Entry.instrument == instrument_id,
+            Entry.voided.is_(False),
+        )
+    ).scalars()
+    sessions = session.scalars(
+        select(TreatmentSession).where(TreatmentSession.patient_id == patient_id)
+    )
+    explicit = session.scalar(
+        select(BaselineChoice.entry_id).where(
+            BaselineChoice.patient_id == patient_id, BaselineChoice.instrument == instrument_id
+        )
+    )
+    baseline, rule, latest, comparison = outcomes.headline(
+        INSTRUMENTS[instrument_id], list(entries), list(sessions), explicit, remission_max
+    )
+    return (
+        baseline.id if baseline else None,
+        rule,
+        latest.id if latest else None,
+        None if comparison.change is None else float(comparison.change),
+        None if comparison.percent_change is None else float(comparison.percent_change),
+        comparison.response,
+        comparison.remission,
+        comparison.reliable_change,
+    )
+
+
+HISTORY_ENTRY = st.tuples(
+    st.integers(0, 24),  # total (item 9 stays at 0)
+    st.integers(0, 30),  # day: few days and hours, so that entries often tie in time
+    st.sampled_from([9, 21]),  # hour
+    # `baseline` rarely, or rule 2 would hide the others
+    st.sampled_from(["routine"] * 3 + ["pre_session", "post_session"] * 2 + ["baseline"]),
+    st.booleans(),  # voided
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("TIDEMARK_SNAPSHOT_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    history=st.lists(HISTORY_ENTRY, min_size=1, max_size=14),
+    sessions=st.lists(
+        st.tuples(st.integers(0, 30), st.sampled_from([9, 21]), st.booleans()), max_size=3
+    ),
+    chosen=st.none() | st.integers(0, 13),
+)
+def test_a_snapshot_read_from_a_few_entries_equals_headline_over_the_whole_history(
+    app, world, history, sessions, chosen
+):
+    """The snapshot reads only the entries that can be chosen (constant work per write);
+    whatever the history, it chooses what headline() chooses reading every entry."""
+    pid = world.patient_b.id
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = []
+    for total, day, hour, context, voided in history:
+        row = _entry_row(pid, total, 0)
+        row.update(taken_at=start + timedelta(days=day, hours=hour), context=context, voided=voided)
+        rows.append(row)
+    with database(app) as session:
+        for day, hour, cancelled in sessions:
+            when = start + timedelta(days=day, hours=hour, minutes=30)
+            session.add(
+                TreatmentSession(
+                    patient_id=pid,
+                    started_at=when,
+                    treatment="ketamine_iv",
+                    created_by_id=world.clinician_x.id,
+                    cancelled_at=when if cancelled else None,
+                    cancelled_by_id=world.clinician_x.id if cancelled else None,
+                )
+            )
+        session.execute(insert(Entry), rows)
+        if chosen is not None and chosen < len(rows):
+            session.add(
+                BaselineChoice(
+                    patient_id=pid,
+                    instrument="phq9",
+                    entry_id=rows[chosen]["id"],
+                    set_by_id=world.clinician_x.id,
+                )
+            )
+        session.commit()
+    try:
+        with database(app) as session:
+            stored = session.execute(
+                select(
+                    OutcomeSnapshot.baseline_entry_id,
+                    OutcomeSnapshot.baseline_rule,
+                    OutcomeSnapshot.latest_entry_id,
+                    OutcomeSnapshot.change,
+                    OutcomeSnapshot.percent_change,
+                    OutcomeSnapshot.response,
+                    OutcomeSnapshot.remission,
+                    OutcomeSnapshot.reliable_change,
+                    OutcomeSnapshot.entry_count,
+                ).where(OutcomeSnapshot.patient_id == pid, OutcomeSnapshot.instrument == "phq9")
+            ).one_or_none()
+            counted = [row for row in rows if not row["voided"]]
+            if not counted:
+                assert stored is None
+                return
+            assert stored is not None
+            assert tuple(stored)[:-1] == _full_headline(
+                session, pid, "phq9", INSTRUMENTS["phq9"].outcome.remission_max
+            )
+            assert stored.entry_count == len(counted)
+    finally:
+        with database(app) as session:
+            session.execute(delete(BaselineChoice).where(BaselineChoice.patient_id == pid))
+            session.execute(delete(Entry).where(Entry.patient_id == pid))
+            session.execute(delete(TreatmentSession).where(TreatmentSession.patient_id == pid))
+            session.commit()

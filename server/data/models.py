@@ -521,6 +521,8 @@ class Entry(db.Model):
             "context IN ('baseline', 'pre_session', 'post_session', 'routine')", name="context"
         ),
         Index("ix_entry_patient_taken", "patient_id", "taken_at", "id"),
+        # The outcome snapshot's reads: the earliest or latest entry of an instrument.
+        Index("ix_entry_patient_instrument_taken", "patient_id", "instrument", "taken_at"),
     )
 
     # Chosen by the client, so that an offline queue can replay safely: the primary key

@@ -12,9 +12,11 @@ nothing but migrations writes that way. Flags are not tracked: the panel counts 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain
 
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import delete, event, func, inspect, select, union_all
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 
 from ..domain import outcomes
@@ -38,7 +40,11 @@ def remission_max_for(clinic: Clinic, instrument_id: str) -> int | None:
 
 
 def refresh_snapshots(patient_id: str, session: Session | scoped_session | None = None) -> None:
-    """Recompute a patient's outcome snapshots from what the transaction sees now."""
+    """Recompute a patient's outcome snapshots from what the transaction sees now.
+
+    The work is the same whatever the patient's history: outcomes.headline() depends on only
+    a few of a patient's entries per instrument (see `_candidates`), so those are read by
+    index, never the whole history."""
     session = db.session if session is None else session
     # Lock the patient row: concurrent writers for one patient take turns, and each
     # recomputes from what the previous one committed (PostgreSQL; SQLite has one writer).
@@ -49,25 +55,21 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
     session.execute(delete(OutcomeSnapshot).where(OutcomeSnapshot.patient_id == patient_id))
     if patient is None:  # deleted in this transaction (only tests delete patients)
         return
+    counted = (Entry.patient_id == patient_id, Entry.voided.is_(False))
+    totals = session.execute(
+        select(Entry.instrument, func.count(), func.max(Entry.taken_at))
+        .where(*counted)
+        .group_by(Entry.instrument)
+    ).all()
+    if not totals:
+        return
     clinic = session.get(Clinic, patient.clinic_id)
-    entries = session.execute(
-        select(
-            Entry.id,
-            Entry.instrument,
-            Entry.taken_at,
-            Entry.total,
-            Entry.severity,
-            Entry.context,
-            Entry.voided,
-            Entry.session_id,
-            Entry.answers,  # a prorated total is recomputed from them, exactly
-        ).where(Entry.patient_id == patient_id, Entry.voided.is_(False))
-    ).all()
-    sessions = session.execute(
-        select(
-            TreatmentSession.id, TreatmentSession.started_at, TreatmentSession.cancelled_at
-        ).where(TreatmentSession.patient_id == patient_id)
-    ).all()
+    first_session = session.scalar(
+        select(func.min(TreatmentSession.started_at)).where(
+            TreatmentSession.patient_id == patient_id, TreatmentSession.cancelled_at.is_(None)
+        )
+    )
+    sessions = [] if first_session is None else [_FirstSession(first_session)]
     explicit = dict(
         session.execute(
             select(BaselineChoice.instrument, BaselineChoice.entry_id).where(
@@ -75,42 +77,131 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
             )
         ).all()
     )
-    for instrument_id, instrument in INSTRUMENTS.items():
-        own = [e for e in entries if e.instrument == instrument_id]
-        if not own:
-            continue
-        baseline, rule, latest, comparison = outcomes.headline(
-            instrument,
-            own,
-            sessions,
-            explicit.get(instrument_id),
-            remission_max_for(clinic, instrument_id),
+    queries = [
+        query
+        for instrument_id, _count, _last in totals
+        for query in _candidates(
+            patient_id, instrument_id, first_session, explicit.get(instrument_id)
         )
+    ]
+    # UNION ALL, not UNION: PostgreSQL has no equality for json, and an entry that is two
+    # candidates at once is simply read twice.
+    rows = session.execute(union_all(*queries) if len(queries) > 1 else queries[0]).all()
+    found = list({row.id: row for row in rows}.values())
+    for instrument_id, entry_count, last_taken_at in totals:
+        own = [e for e in found if e.instrument == instrument_id]
         session.add(
-            OutcomeSnapshot(
-                patient_id=patient_id,
-                instrument=instrument_id,
-                clinic_id=patient.clinic_id,
-                entry_count=len(own),
-                baseline_entry_id=baseline.id if baseline else None,
-                baseline_rule=rule,
-                baseline_total=baseline.total if baseline else None,
-                baseline_severity=baseline.severity if baseline else None,
-                baseline_taken_at=baseline.taken_at if baseline else None,
-                # None when every entry is post-session: they never are the follow-up.
-                latest_entry_id=latest.id if latest else None,
-                latest_total=latest.total if latest else None,
-                latest_severity=latest.severity if latest else None,
-                latest_taken_at=latest.taken_at if latest else None,
-                last_taken_at=max(e.taken_at for e in own),
-                # Unrounded (exact values as the nearest float): rounded when answered.
-                change=_number(comparison.change),
-                percent_change=_number(comparison.percent_change),
-                response=comparison.response,
-                remission=comparison.remission,
-                reliable_change=comparison.reliable_change,
+            snapshot_of(
+                patient,
+                clinic,
+                instrument_id,
+                own,
+                sessions,
+                explicit.get(instrument_id),
+                entry_count=entry_count,
+                last_taken_at=last_taken_at,
             )
         )
+
+
+@dataclass(frozen=True)
+class _FirstSession:
+    """The first held session, which is all choose_baseline() reads of the sessions."""
+
+    started_at: datetime
+    cancelled_at: None = None
+
+
+# What outcomes.headline() reads of an entry.
+_COLUMNS = (
+    Entry.id,
+    Entry.instrument,
+    Entry.taken_at,
+    Entry.total,
+    Entry.severity,
+    Entry.context,
+    Entry.voided,
+    Entry.session_id,
+    Entry.answers,  # a prorated total is recomputed from them, exactly
+)
+
+
+def _candidates(patient_id, instrument_id, first_session, explicit_id) -> list:
+    """The only entries that outcomes.headline() can choose for one instrument, as queries.
+
+    Its baseline rules (outcomes.choose_baseline) take the chosen entry, else the last entry
+    in context `baseline` up to the first held session, else the last entry other than
+    `post_session` in the week before it, else the first entry other than `post_session`;
+    its follow-up is the last entry other than `post_session`. Each of these is the earliest
+    or latest entry of a set, read here with every entry tied at that time (ties are broken
+    by id in Python, as headline() does), so headline() over these rows chooses exactly what
+    it would over the whole history. Voided entries never count."""
+    own = (
+        Entry.patient_id == patient_id,
+        Entry.instrument == instrument_id,
+        Entry.voided.is_(False),
+    )
+    comparable = Entry.context != "post_session"
+
+    def at(edge, *conditions):
+        moment = select(edge(Entry.taken_at)).where(*own, *conditions).scalar_subquery()
+        return select(*_COLUMNS).where(*own, *conditions, Entry.taken_at == moment)
+
+    queries = [at(func.min, comparable), at(func.max, comparable)]
+    if first_session is None:
+        queries.append(at(func.max, Entry.context == "baseline"))
+    else:
+        window = first_session - outcomes.BASELINE_BEFORE_FIRST_SESSION
+        queries.append(at(func.max, Entry.context == "baseline", Entry.taken_at <= first_session))
+        queries.append(
+            at(func.max, comparable, Entry.taken_at >= window, Entry.taken_at <= first_session)
+        )
+    if explicit_id is not None:
+        queries.append(select(*_COLUMNS).where(*own, Entry.id == explicit_id))
+    return queries
+
+
+def snapshot_of(
+    patient: Patient,
+    clinic: Clinic,
+    instrument_id: str,
+    entries,
+    sessions,
+    explicit_id: str | None,
+    entry_count: int,
+    last_taken_at: datetime,
+) -> OutcomeSnapshot:
+    """The snapshot row of outcomes.headline() over `entries` (non-voided, one instrument)."""
+    baseline, rule, latest, comparison = outcomes.headline(
+        INSTRUMENTS[instrument_id],
+        entries,
+        sessions,
+        explicit_id,
+        remission_max_for(clinic, instrument_id),
+    )
+    return OutcomeSnapshot(
+        patient_id=patient.id,
+        instrument=instrument_id,
+        clinic_id=patient.clinic_id,
+        entry_count=entry_count,
+        baseline_entry_id=baseline.id if baseline else None,
+        baseline_rule=rule,
+        baseline_total=baseline.total if baseline else None,
+        baseline_severity=baseline.severity if baseline else None,
+        baseline_taken_at=baseline.taken_at if baseline else None,
+        # None when every entry is post-session: they never are the follow-up.
+        latest_entry_id=latest.id if latest else None,
+        latest_total=latest.total if latest else None,
+        latest_severity=latest.severity if latest else None,
+        latest_taken_at=latest.taken_at if latest else None,
+        last_taken_at=last_taken_at,
+        # Unrounded (exact values as the nearest float): rounded when answered.
+        change=_number(comparison.change),
+        percent_change=_number(comparison.percent_change),
+        response=comparison.response,
+        remission=comparison.remission,
+        reliable_change=comparison.reliable_change,
+    )
 
 
 def _number(value) -> float | None:
