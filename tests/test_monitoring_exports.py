@@ -13,7 +13,8 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 
-from tests.conftest import Browser, database, make_clinic, make_clinician
+from server.domain.vocabularies import SIDE_EFFECTS as SIDE_EFFECT_NAMES
+from tests.conftest import Browser, database, entry_body, make_clinic, make_clinician
 from tests.test_import import (
     IMPORT,
     ZERO_COUNTS,
@@ -425,3 +426,73 @@ def test_an_import_may_not_name_a_colleague_as_recorder_or_canceller(app, world,
     )
     assert named == ["cancelled_by_id", "recorded_by"]
     assert row_counts(app) == before
+
+
+# ---------------------------------------------------------------- the export's fast path
+
+
+def test_the_exports_write_every_entry_and_session_exactly_as_the_api_schemas_do(world, treated):
+    """Entries and sessions are written from their columns, not through the schemas (for
+    speed): both the clinic's stream and a patient's document say what the schemas say."""
+    from sqlalchemy import select
+
+    from server.api.schemas import EntryOut, MonitoringOut, SessionOut
+    from server.data.models import Clinic, Entry, TreatmentSession
+    from server.services import monitoring
+
+    clinician, pid = world.as_clinician_x(), world.patient_a.id
+    tricky = 'He said "stop"\\ then\n left. Naïve 😀 \u2028 <b> \t'
+    entries = f"/api/v1/patients/{pid}/entries"
+    for who, path, body in (
+        (clinician, entries, entry_body(answers=[2, 2, None, 1, None, 1, 1, 1, 0], note=tricky)),
+        (clinician, entries, entry_body("madrs", note="MADRS, by the clinician")),
+        (world.as_patient_a(), "/api/v1/patients/me/entries", entry_body("mood_now", [7])),
+    ):
+        sent = who.post(path, json=body)
+        assert sent.status_code == 201, sent.json
+    voided = clinician.post(entries, json=entry_body())
+    reason = {"reason": tricky}
+    assert clinician.post(f"{entries}/{voided.json['id']}/void", json=reason).status_code == 200
+    report = {
+        "id": str(uuid.uuid4()),
+        "taken_at": (treated["started"] + 2 * HOUR).isoformat(),
+        "side_effects": {name: 1 for name in SIDE_EFFECT_NAMES},
+        "note": tricky,
+    }
+    reported = world.as_patient_a().post(
+        f"/api/v1/patients/me/sessions/{treated['monitored']['id']}/report", json=report
+    )
+    assert reported.status_code == 201, reported.json
+
+    stream = json.loads(clinician.get("/api/v1/export").get_data(as_text=True))
+    [streamed] = [block for block in stream["patients"] if block["patient"]["id"] == pid]
+    single = export(clinician, pid).json["patients"][0]
+
+    with database(world.app) as session:
+        clinic = session.get(Clinic, world.clinic_x.id)
+        rows = session.scalars(
+            select(Entry).where(Entry.patient_id == pid).order_by(Entry.taken_at, Entry.id)
+        ).all()
+        expected_entries = EntryOut(many=True).dump(rows)
+        expected_sessions = [
+            SessionOut().dump(row)
+            | {
+                "monitoring": (
+                    None
+                    if row.monitoring is None
+                    else MonitoringOut().dump(monitoring.of_session(row, clinic))
+                )
+            }
+            for row in session.scalars(
+                select(TreatmentSession)
+                .where(TreatmentSession.patient_id == pid)
+                .order_by(TreatmentSession.started_at, TreatmentSession.id)
+            )
+        ]
+    assert len(expected_entries) == 5
+    assert {entry["prorated"] for entry in expected_entries} == {True, False}
+    assert any(entry["voided"] for entry in expected_entries)
+    assert [len(s["reports"]) for s in expected_sessions] == [1, 0, 0]
+    for block in (streamed, single):
+        assert block["entries"] == expected_entries
+        assert block["sessions"] == expected_sessions

@@ -10,16 +10,16 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _escape
+from operator import attrgetter, itemgetter
 
 from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..api.schemas import (
-    EntryOut,
     InstrumentOut,
     MonitoringOut,
-    SessionOut,
     SignalOut,
     UTCTime,
 )
@@ -31,10 +31,13 @@ from ..data.models import (
     Flag,
     Patient,
     SessionMonitoring,
+    SessionReport,
     TreatmentSession,
     User,
+    utcnow,
 )
-from ..domain import fhir
+from ..data.text import json_text, utc_text
+from ..domain import fhir, treatment
 from ..domain.instruments import INSTRUMENTS
 from ..domain.schedule import effective
 from ..domain.vocabularies import SIDE_EFFECTS
@@ -76,9 +79,7 @@ class ExportPatient(Schema):
 
 
 _patient = ExportPatient()
-_session = SessionOut()
 _monitoring = MonitoringOut()
-_entry = EntryOut(many=True)
 _flag = ExportFlag(many=True)
 _baseline = ExportBaseline(many=True)
 _instrument = InstrumentOut(many=True)
@@ -97,43 +98,291 @@ def header(clinic: Clinic) -> dict:
 
 def patient_block(patient: Patient) -> dict:
     """One patient with every session, entry (voided ones marked), flag and baseline choice."""
-    sessions = db.session.scalars(
-        select(TreatmentSession)
-        .where(TreatmentSession.patient_id == patient.id)
-        .order_by(TreatmentSession.started_at, TreatmentSession.id)
-        .options(selectinload(TreatmentSession.monitoring).selectinload(SessionMonitoring.vitals))
-    ).all()
     clinic = db.session.get(Clinic, patient.clinic_id)
-    entries = db.session.scalars(
-        select(Entry).where(Entry.patient_id == patient.id).order_by(Entry.taken_at, Entry.id)
-    ).all()
-    flags = db.session.scalars(
-        select(Flag)
-        .where(Flag.patient_id == patient.id)
-        .order_by(Flag.opened_at, Flag.id)
-        .options(selectinload(Flag.signals))
-    ).all()
-    baselines = db.session.scalars(
-        select(BaselineChoice)
-        .where(BaselineChoice.patient_id == patient.id)
-        .order_by(BaselineChoice.instrument)
-    ).all()
+    return next(patient_blocks(clinic, [patient.id]))
+
+
+# Patients read together: a few queries per batch, and only one batch's rows in memory.
+BATCH = 50
+
+# What entry_json() reads of an entry: columns only, no ORM object per entry.
+ENTRY_COLUMNS = (
+    Entry.id,
+    Entry.patient_id,
+    Entry.instrument,
+    Entry.answers,
+    Entry.difficulty,
+    Entry.taken_at,
+    Entry.context,
+    Entry.session_id,
+    Entry.note,
+    Entry.total,
+    Entry.severity,
+    Entry.flags,
+    Entry.imputed_items,
+    Entry.received_at,
+    Entry.entered_by_id,
+    Entry.entered_by_role,
+    Entry.voided,
+    Entry.void_reason,
+    Entry.voided_at,
+)
+
+
+def patient_blocks(
+    clinic: Clinic, patient_ids: list[str], with_entries: bool = True
+) -> Iterator[dict]:
+    """patient_block() of each of these patients of `clinic`, in the order given (without
+    "entries" when `with_entries` is false: the clinic export writes them as text)."""
+    patients = {
+        patient.id: patient
+        for patient in db.session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))
+    }
+    sessions = session_jsons(clinic, patient_ids)
+    flags = _by_patient(
+        db.session.scalars(
+            select(Flag)
+            .where(Flag.patient_id.in_(patient_ids))
+            .order_by(Flag.opened_at, Flag.id)
+            .options(selectinload(Flag.signals))
+        )
+    )
+    baselines = _by_patient(
+        db.session.scalars(
+            select(BaselineChoice)
+            .where(BaselineChoice.patient_id.in_(patient_ids))
+            .order_by(BaselineChoice.instrument)
+        )
+    )
+    entries = {}
+    if with_entries:
+        rows = db.session.execute(
+            select(*ENTRY_COLUMNS)
+            .where(Entry.patient_id.in_(patient_ids))
+            .order_by(Entry.patient_id, Entry.taken_at, Entry.id)
+        )
+        entries = _by_patient(map(entry_json, rows), itemgetter("patient_id"))
+    for patient_id in patient_ids:
+        patient = patients[patient_id]
+        yield {
+            "patient": _patient.dump(patient),
+            "schedule": effective(patient.schedule),
+            "baselines": _baseline.dump(baselines.get(patient_id, [])),
+            "sessions": sessions.get(patient_id, []),
+            "flags": _flag.dump(flags.get(patient_id, [])),
+        } | ({"entries": entries.get(patient_id, [])} if with_entries else {})
+
+
+def _by_patient(rows, patient_of=attrgetter("patient_id")) -> dict[str, list]:
+    grouped: dict[str, list] = {}
+    for row in rows:
+        grouped.setdefault(patient_of(row), []).append(row)
+    return grouped
+
+
+def entry_json(row) -> dict:
+    """An entry as EntryOut dumps it, built straight from its columns (ENTRY_COLUMNS).
+
+    Written out because the export dumps every entry of a clinic: the schema's dump costs
+    many times more per entry. tests/test_exports.py checks the two agree on every field."""
     return {
-        "patient": _patient.dump(patient),
-        "schedule": effective(patient.schedule),
-        "baselines": _baseline.dump(baselines),
-        "sessions": [_session_json(session, clinic) for session in sessions],
-        "entries": _entry.dump(entries),
-        "flags": _flag.dump(flags),
+        "id": row.id,
+        "patient_id": row.patient_id,
+        "instrument": row.instrument,
+        "answers": row.answers,
+        "difficulty": row.difficulty,
+        "taken_at": _utc(row.taken_at),
+        "context": row.context,
+        "session_id": row.session_id,
+        "note": row.note,
+        "total": int(row.total) if row.total.is_integer() else row.total,
+        "severity": row.severity,
+        "flags": row.flags,
+        "prorated": bool(row.imputed_items),
+        "imputed_items": row.imputed_items,
+        "received_at": _utc(row.received_at),
+        "entered_by": {"id": row.entered_by_id, "role": row.entered_by_role},
+        "voided": row.voided,
+        "void_reason": row.void_reason,
+        "voided_at": _utc_or_none(row.voided_at),
     }
 
 
-def _session_json(session: TreatmentSession, clinic: Clinic) -> dict:
-    record = monitoring.of_session(session, clinic)
-    return {
-        **_session.dump(session),
-        "monitoring": None if record is None else _monitoring.dump(record),
+def _utc(value: datetime) -> str:
+    """UTCTime's form: UTC, to the second, with a Z."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The clinic export's entries, as text: timestamps formatted and JSON left encoded by the
+# database, so that no Python object is made per value.
+ENTRY_TEXT_COLUMNS = (
+    Entry.id,
+    Entry.patient_id,
+    Entry.instrument,
+    json_text(Entry.answers).label("answers"),
+    Entry.difficulty,
+    utc_text(Entry.taken_at).label("taken_at"),
+    Entry.context,
+    Entry.session_id,
+    Entry.note,
+    Entry.total,
+    Entry.severity,
+    json_text(Entry.flags).label("flags"),
+    json_text(Entry.imputed_items).label("imputed_items"),
+    utc_text(Entry.received_at).label("received_at"),
+    Entry.entered_by_id,
+    Entry.entered_by_role,
+    Entry.voided,
+    Entry.void_reason,
+    utc_text(Entry.voided_at).label("voided_at"),
+)
+
+
+def entry_text(row: tuple) -> str:
+    """entry_json() as JSON text, from a row of ENTRY_TEXT_COLUMNS.
+
+    The three JSON values go in as stored (valid JSON, written by the database layer) and
+    the timestamps as the database formatted them; strings are escaped by json's own
+    encoder, numbers written as json writes them."""
+    (
+        entry_id,
+        patient_id,
+        instrument,
+        answers,
+        difficulty,
+        taken_at,
+        context,
+        session_id,
+        note,
+        total,
+        severity,
+        flags,
+        imputed_items,
+        received_at,
+        entered_by_id,
+        entered_by_role,
+        voided,
+        void_reason,
+        voided_at,
+    ) = row
+    return (
+        f'{{"id": {_text(entry_id)}, "patient_id": {_text(patient_id)}, '
+        f'"instrument": {_text(instrument)}, "answers": {answers}, '
+        f'"difficulty": {"null" if difficulty is None else int(difficulty)}, '
+        f'"taken_at": "{taken_at}", "context": {_text(context)}, '
+        f'"session_id": {_text(session_id)}, "note": {_text(note)}, '
+        f'"total": {int(total) if total.is_integer() else repr(total)}, '
+        f'"severity": {_text(severity)}, "flags": {flags}, '
+        # stored by json.dumps, so no imputed items is exactly "[]"
+        f'"prorated": {"false" if imputed_items == "[]" else "true"}, '
+        f'"imputed_items": {imputed_items}, "received_at": "{received_at}", '
+        f'"entered_by": {{"id": {_text(entered_by_id)}, "role": {_text(entered_by_role)}}}, '
+        f'"voided": {"true" if voided else "false"}, "void_reason": {_text(void_reason)}, '
+        f'"voided_at": {"null" if voided_at is None else f"{chr(34)}{voided_at}{chr(34)}"}}}'
+    )
+
+
+def _text(value: str | None) -> str:
+    """A JSON string (or null), escaped as json.dumps(ensure_ascii=False) escapes it."""
+    return "null" if value is None else _escape(value)
+
+
+def entry_texts(patient_ids: list[str]) -> dict[str, list[str]]:
+    """entry_text() of every entry of these patients, by patient, oldest first."""
+    grouped: dict[str, list[str]] = {}
+    rows = db.session.execute(
+        select(*ENTRY_TEXT_COLUMNS)
+        .where(Entry.patient_id.in_(patient_ids))
+        .order_by(Entry.patient_id, Entry.taken_at, Entry.id)
+    )
+    for row in rows:
+        grouped.setdefault(row[1], []).append(entry_text(row))
+    return grouped
+
+
+SESSION_COLUMNS = (
+    TreatmentSession.id,
+    TreatmentSession.patient_id,
+    TreatmentSession.started_at,
+    TreatmentSession.treatment,
+    TreatmentSession.dose_mg,
+    TreatmentSession.notes,
+    TreatmentSession.created_at,
+    TreatmentSession.updated_at,
+    TreatmentSession.cancelled_at,
+    TreatmentSession.cancelled_by_id,
+)
+
+
+def session_jsons(clinic: Clinic, patient_ids: list[str]) -> dict[str, list[dict]]:
+    """Every session of these patients as SessionOut dumps it, with its monitoring record
+    (or None), by patient, in time order; built from columns (tests/test_exports.py checks
+    they agree with the schema), and only sessions with a record are loaded as objects."""
+    now = utcnow()
+    reports = _by_patient(
+        (
+            _report_json(row)
+            for row in db.session.execute(
+                select(SessionReport)
+                .where(SessionReport.patient_id.in_(patient_ids))
+                .order_by(SessionReport.taken_at, SessionReport.id)
+            ).scalars()
+        ),
+        itemgetter("session_id"),
+    )
+    recorded = {
+        session.id: _monitoring.dump(monitoring.of_session(session, clinic))
+        for session in db.session.scalars(
+            select(TreatmentSession)
+            .join(SessionMonitoring)
+            .where(TreatmentSession.patient_id.in_(patient_ids))
+            .options(
+                selectinload(TreatmentSession.monitoring).selectinload(SessionMonitoring.vitals)
+            )
+        )
     }
+    rows = db.session.execute(
+        select(*SESSION_COLUMNS)
+        .where(TreatmentSession.patient_id.in_(patient_ids))
+        .order_by(TreatmentSession.started_at, TreatmentSession.id)
+    )
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row.patient_id, []).append(
+            {
+                "id": row.id,
+                "patient_id": row.patient_id,
+                "started_at": _utc(row.started_at),
+                "treatment": row.treatment,
+                "dose_mg": row.dose_mg,
+                "notes": row.notes,
+                "created_at": _utc(row.created_at),
+                "updated_at": _utc_or_none(row.updated_at),
+                "reports": reports.get(row.id, []),
+                "status": treatment.session_status(row.started_at, row.cancelled_at, now),
+                "cancelled_at": _utc_or_none(row.cancelled_at),
+                "cancelled_by_id": row.cancelled_by_id,
+                "monitoring_recorded": row.id in recorded,
+                "monitoring": recorded.get(row.id),
+            }
+        )
+    return grouped
+
+
+def _report_json(report: SessionReport) -> dict:
+    return {
+        "id": report.id,
+        "patient_id": report.patient_id,
+        "session_id": report.session_id,
+        "taken_at": _utc(report.taken_at),
+        "side_effects": report.side_effects,
+        "note": report.note,
+        "received_at": _utc(report.received_at),
+    }
+
+
+def _utc_or_none(value: datetime | None) -> str | None:
+    return None if value is None else _utc(value)
 
 
 def patient_document(patient: Patient) -> dict:
@@ -175,10 +424,14 @@ def clinic_document_chunks(clinic: Clinic) -> Iterator[str]:
         .where(Patient.clinic_id == clinic.id)
         .order_by(Patient.created_at, Patient.id)
     ).all()
-    for number, patient_id in enumerate(patient_ids):
-        block = patient_block(db.session.get(Patient, patient_id))
-        yield ("," if number else "") + json.dumps(block, ensure_ascii=False)
-        db.session.expunge_all()  # forget this patient's rows before the next
+    for start in range(0, len(patient_ids), BATCH):
+        batch = patient_ids[start : start + BATCH]
+        texts = entry_texts(batch)
+        for number, block in enumerate(patient_blocks(clinic, batch, with_entries=False)):
+            entries = ",".join(texts.get(batch[number], ()))
+            text = json.dumps(block, ensure_ascii=False)
+            yield f'{"," if start or number else ""}{text[:-1]}, "entries": [{entries}]}}'
+        db.session.expunge_all()  # forget this batch's rows before the next
     yield "]}"
 
 
