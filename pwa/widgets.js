@@ -2,7 +2,7 @@
 // yes/no/n-a badges, change from baseline, the enrollment code, safety flags.
 
 import { ApiError, api, errorMessage } from './api.js';
-import { day, dayAndTime, durationWords, labelOf, scoreText } from './format.js';
+import { changeWords, day, dayAndTime, durationWords, labelOf, scoreText } from './format.js';
 import { announce, h, show } from './ui.js';
 
 let counter = 0;
@@ -151,11 +151,9 @@ export function qrImage(svg, label) {
   return h('img', { class: 'qr', alt: label, src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}` });
 }
 
-/** Change from baseline as the score moved: "−10 points (55.6 %)" is a 10-point drop. */
+/** Change from baseline in the one convention of every screen (format.js changeWords). */
 export function changeText(change, percent) {
-  if (change === null || change === undefined) return null;
-  const sign = change > 0 ? '−' : change < 0 ? '+' : '';
-  return `${sign}${Math.abs(change)} points${percent === null || percent === undefined ? '' : ` (${percent} %)`}`;
+  return changeWords(change, percent);
 }
 
 /** A new enrollment or reset code: the code, its link and QR code, and until when it works. */

@@ -1,6 +1,6 @@
 import { chart, outcomeLines, pairChart } from '../chart.js';
 import {
-  bandOf, bandWords, day, ratingPairs, scoreText, sessionLabel,
+  bandOf, bandWords, day, dayAndTime, labelOf, ratingPairs, scoreText, sessionLabel,
 } from '../format.js';
 import { cachedGet, instruments, state, vocabularies } from '../session.js';
 import { focusHeading, h, show } from '../ui.js';
@@ -11,11 +11,10 @@ export async function render(main, params) {
   const scale = params.get('by') === 'week' ? 'week' : 'day';
   const asTable = params.get('view') === 'table';
   const me = state.user.patient_id;
-  const since = new Date(Date.now() - 90 * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const [summary, sessions, recent, words] = await Promise.all([
+  const [summary, sessions, entries, words] = await Promise.all([
     cachedGet(`/patients/${me}/summary?instrument=${instrument.id}`, `summary:${instrument.id}`),
     cachedGet(`/patients/${me}/sessions`, 'sessions'),
-    cachedGet(`/patients/${me}/entries?since=${encodeURIComponent(since)}&limit=1000`, 'entries'),
+    instrument.kind === 'quick_rating' ? null : entriesOf(me, instrument.id),
     vocabularies(),
   ]);
   document.title = `History · ${instrument.name} · Tidemark`;
@@ -38,39 +37,62 @@ export async function render(main, params) {
   };
   const toggle = (label, href, pressed) => h('a', { class: 'button toggle', href, 'aria-current': pressed ? 'true' : null }, label);
 
+  // The line follows the daily or weekly means; every entry is a dot of its own, so a crisis
+  // score of 21 beside a 12 on the same day shows as 21, not as their mean.
   const series = !data ? [] : (scale === 'week' ? data.weekly : data.daily).map((point) => {
     const date = scale === 'week' ? point.week_start : point.date;
     const band = bandOf(instrument, point.mean);
     const when = scale === 'week' ? `Week of ${day(date)}` : day(date);
     return {
       at: new Date(`${date}T12:00:00`), date: when, value: point.mean, n: point.n, band,
-      label: `${when}: ${point.mean}, ${bandWords(band)}${point.n > 1 ? ` (average of ${point.n})` : ''}`,
     };
   });
+  const points = entries.map((entry) => ({
+    at: new Date(entry.taken_at), value: entry.total,
+    label: `${dayAndTime(entry.taken_at)}: ${scoreText(entry.total)}, ${bandWords(entry.severity)}`,
+    text: `${scoreText(entry.total)} out of ${instrument.max}, ${bandWords(entry.severity)}. `
+      + `${longDate(entry.taken_at)}. ${labelOf(words.contexts, entry.context)}.`,
+  }));
+  // Offline with no copy of the entries (only the summary was kept): the means stand in.
+  if (!points.length) {
+    points.push(...series.map((p) => ({
+      at: p.at, value: p.value, label: `${p.date}: ${scoreText(p.value)}, ${bandWords(p.band)}`,
+      text: `${scoreText(p.value)} out of ${instrument.max}, ${bandWords(p.band)}. ${p.date}${p.n > 1 ? `, the average of ${p.n} check-ins` : ''}.`,
+    })));
+  }
   const lines = outcomeLines(data, {
-    baseline: 'Your starting score (baseline)',
-    response: 'Half your starting score (response)',
-    remission: 'Remission line',
+    baseline: (v) => `Where you started: ${v}`,
+    response: (v) => `${v} or lower: your score has halved, called a “response”`,
+    remission: (v) => `${v} or lower: few or no symptoms left, called “remission”`,
   });
   const sessionList = (sessions.data && sessions.data.items) || [];
 
   show(main,
     h('h1', {}, 'Your history'),
-    summary.fromCache ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
+    summary.fromCache || entries.fromCache ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
     h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
       scales.map((s) => toggle(s.name, link({ instrument: s.id }), s.id === instrument.id))),
-    h('nav', { class: 'toggles', 'aria-label': 'Group by' },
+    h('nav', { class: 'toggles', 'aria-label': 'Line through' },
       toggle('Days', link({ by: 'day' }), scale === 'day'),
       toggle('Weeks', link({ by: 'week' }), scale === 'week'),
       toggle(asTable ? 'Show chart' : 'Show table', link({ view: asTable ? 'chart' : 'table' }), false)),
     asTable
       ? table(instrument, series, scale)
       : chart({
-        title: `${instrument.name} ${scale === 'week' ? 'weekly' : 'daily'} scores`,
-        points: series, sessions: sessionList, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max,
+        title: `${instrument.name} scores, each check-in a dot`,
+        points,
+        trend: series,
+        sessions: sessionList,
+        treatments: words.treatments,
+        lines,
+        bands: instrument.bands,
+        max: instrument.max,
+        words: {
+          points: `Each dot is one check-in; the line joins your ${scale === 'week' ? 'weekly' : 'daily'} averages.`,
+          lower: `Lower is better: a lower ${instrument.name} score means fewer symptoms. The shaded bands name how a score is usually described.`,
+        },
       }),
-    legend(lines, sessionList, words.treatments),
-    recentList(instrument, (recent.data && recent.data.items) || []),
+    recentList(instrument, points),
   );
   focusHeading(main);
 }
@@ -120,19 +142,35 @@ function table(instrument, series, scale) {
       h('td', {}, String(p.n))))));
 }
 
-function legend(lines, sessions, treatments) {
-  return h('section', { class: 'legend', 'aria-label': 'About the chart' },
-    h('ul', {},
-      lines.map((line) => h('li', { class: `key-${line.kind}` }, `${line.label}: ${line.value}`)),
-      sessions.length ? h('li', { class: 'key-session' }, `Treatment sessions are marked with a triangle. Latest: ${sessionLabel(sessions[sessions.length - 1], treatments)}.`) : null),
-    h('p', { class: 'hint' }, 'Shaded bands show how scores are usually described, from minimal to severe.'));
-}
-
-function recentList(instrument, entries) {
-  const own = entries.filter((e) => e.instrument === instrument.id && !e.voided).slice(-10).reverse();
-  if (!own.length) return null;
+function recentList(instrument, points) {
+  if (!points.length) return null;
   return h('section', { class: 'card', 'aria-labelledby': 'recent-title' },
     h('h2', { id: 'recent-title' }, `Your last ${instrument.name} check-ins`),
-    h('ul', { class: 'plain' }, own.map((e) => h('li', {},
-      `${day(e.taken_at)}: ${scoreText(e.total)} out of ${instrument.max}, ${bandWords(e.severity)}`))));
+    h('ul', { class: 'plain' }, points.slice(-10).reverse().map((p) => h('li', {}, p.text))));
+}
+
+function longDate(value) {
+  return new Date(value).toLocaleString(undefined, {
+    weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  });
+}
+
+/** Every counted entry of one instrument, oldest first, page after page (each page kept for
+ * offline under its own key). */
+async function entriesOf(me, instrument) {
+  const items = [];
+  let cursor = null;
+  let fromCache = false;
+  for (let page = 0; page < 20; page += 1) {
+    const path = `/patients/${me}/entries?instrument=${instrument}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const answer = await cachedGet(path, `entries:${instrument}:${page}`);
+    if (!answer.data) break;
+    fromCache = fromCache || answer.fromCache;
+    items.push(...answer.data.items);
+    cursor = answer.data.next_cursor;
+    if (!cursor) break;
+  }
+  const counted = items.filter((e) => !e.voided);
+  counted.fromCache = fromCache;
+  return counted;
 }
