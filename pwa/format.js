@@ -122,13 +122,8 @@ export function ratingPairs(summary, treatments) {
     });
 }
 
-/**
- * A change in a score in one convention for every screen: the arrow is where the score went,
- * the word says whether that is better. `change` is positive when the score fell (better;
- * scales.md: baseline − follow-up), `percent` likewise, or null. "↓ 7 points, 41 % better",
- * "↑ 1 point, 5 % worse", "↓ 3 points better", "no change". The percentage is cut to a whole
- * number, never rounded up, so 49.6 % reads "49 %" beside a response that needs 50 %.
- */
+/** A change as every screen words it (positive = the score fell): "↓ 7 points, 41 % better",
+ * "↑ 1 point, 5 % worse". The percentage is cut, not rounded: 49.6 % is no 50 % response. */
 export function changeWords(change, percent = null) {
   if (change === null || change === undefined) return null;
   if (change === 0) return 'no change';
@@ -140,21 +135,3 @@ export function changeWords(change, percent = null) {
   return `${points}, ${Math.floor(Math.abs(percent) + 1e-9)} % ${better}`;
 }
 
-/**
- * What response, remission and reliable change mean, one plain line each, from the summary's
- * own `thresholds` (null where the scale has no such rule).
- */
-export function outcomeMeanings(thresholds) {
-  const t = thresholds || {};
-  const words = {};
-  if (t.response_percent !== null && t.response_percent !== undefined) {
-    words.response = `Response: the score has fallen by at least ${t.response_percent === 50 ? 'half' : `${t.response_percent} %`} from where it started.`;
-  }
-  if (t.remission_max !== null && t.remission_max !== undefined) {
-    words.remission = `Remission: a score of ${t.remission_max} or lower, few or no symptoms left.`;
-  }
-  if (t.reliable_change !== null && t.reliable_change !== undefined) {
-    words.reliable = `Reliable change: a change of ${t.reliable_change} points or more, larger than the usual ups and downs of the questionnaire.`;
-  }
-  return words;
-}

@@ -156,6 +156,25 @@ export function changeText(change, percent) {
   return changeWords(change, percent);
 }
 
+/**
+ * What response, remission and reliable change mean, one plain line each, from the summary's
+ * own `thresholds` (null where the scale has no such rule).
+ */
+export function outcomeMeanings(thresholds) {
+  const t = thresholds || {};
+  const words = {};
+  if (t.response_percent !== null && t.response_percent !== undefined) {
+    words.response = `Response: the score has fallen by at least ${t.response_percent === 50 ? 'half' : `${t.response_percent} %`} from where it started.`;
+  }
+  if (t.remission_max !== null && t.remission_max !== undefined) {
+    words.remission = `Remission: a score of ${t.remission_max} or lower, few or no symptoms left.`;
+  }
+  if (t.reliable_change !== null && t.reliable_change !== undefined) {
+    words.reliable = `Reliable change: a change of ${t.reliable_change} points or more, larger than the usual ups and downs of the questionnaire.`;
+  }
+  return words;
+}
+
 /** A new enrollment or reset code: the code, its link and QR code, and until when it works. */
 export function enrollmentDetails(enrollment) {
   const kind = enrollment.purpose === 'reset' ? 'reset' : 'enrollment';

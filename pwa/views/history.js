@@ -19,26 +19,22 @@ export async function render(main, params) {
   ]);
   document.title = `History · ${instrument.name} · Tidemark`;
   const data = summary.data;
-  if (instrument.kind === 'quick_rating') {
-    show(main,
-      h('h1', {}, 'Your history'),
-      summary.fromCache ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
-      h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
-        scales.map((s) => h('a', {
-          class: 'button toggle', href: `#/history?instrument=${s.id}`, 'aria-current': s.id === instrument.id ? 'true' : null,
-        }, s.name))),
-      quickRatings(instrument, data, words.treatments, asTable));
-    focusHeading(main);
-    return;
-  }
   const link = (changes) => {
     const next = new URLSearchParams({ instrument: instrument.id, by: scale, view: asTable ? 'table' : 'chart', ...changes });
     return `#/history?${next}`;
   };
   const toggle = (label, href, pressed) => h('a', { class: 'button toggle', href, 'aria-current': pressed ? 'true' : null }, label);
+  const head = [h('h1', {}, 'Your history'),
+    summary.fromCache || (entries && entries.fromCache) ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
+    h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
+      scales.map((s) => toggle(s.name, link({ instrument: s.id }), s.id === instrument.id)))];
+  if (instrument.kind === 'quick_rating') {
+    show(main, head, quickRatings(instrument, data, words.treatments, asTable));
+    focusHeading(main);
+    return;
+  }
 
-  // The line follows the daily or weekly means; every entry is a dot of its own, so a crisis
-  // score of 21 beside a 12 on the same day shows as 21, not as their mean.
+  // One dot per entry (a 21 beside a 12 that day shows as 21); the line joins the means.
   const series = !data ? [] : (scale === 'week' ? data.weekly : data.daily).map((point) => {
     const date = scale === 'week' ? point.week_start : point.date;
     const band = bandOf(instrument, point.mean);
@@ -47,19 +43,14 @@ export async function render(main, params) {
       at: new Date(`${date}T12:00:00`), date: when, value: point.mean, n: point.n, band,
     };
   });
-  const points = entries.map((entry) => ({
-    at: new Date(entry.taken_at), value: entry.total,
-    label: `${dayAndTime(entry.taken_at)}: ${scoreText(entry.total)}, ${bandWords(entry.severity)}`,
-    text: `${scoreText(entry.total)} out of ${instrument.max}, ${bandWords(entry.severity)}. `
-      + `${longDate(entry.taken_at)}. ${labelOf(words.contexts, entry.context)}.`,
-  }));
+  const dot = (at, value, band, when, more) => ({
+    at, value, label: `${when}: ${scoreText(value)}, ${bandWords(band)}`,
+    text: `${scoreText(value)} out of ${instrument.max}, ${bandWords(band)}. ${more}.`,
+  });
+  const points = entries.map((e) => dot(new Date(e.taken_at), e.total, e.severity, dayAndTime(e.taken_at),
+    `${longDate(e.taken_at)}. ${labelOf(words.contexts, e.context)}`));
   // Offline with no copy of the entries (only the summary was kept): the means stand in.
-  if (!points.length) {
-    points.push(...series.map((p) => ({
-      at: p.at, value: p.value, label: `${p.date}: ${scoreText(p.value)}, ${bandWords(p.band)}`,
-      text: `${scoreText(p.value)} out of ${instrument.max}, ${bandWords(p.band)}. ${p.date}${p.n > 1 ? `, the average of ${p.n} check-ins` : ''}.`,
-    })));
-  }
+  if (!points.length) points.push(...series.map((p) => dot(p.at, p.value, p.band, p.date, `${p.date}, average of ${p.n}`)));
   const lines = outcomeLines(data, {
     baseline: (v) => `Where you started: ${v}`,
     response: (v) => `${v} or lower: your score has halved, called a “response”`,
@@ -67,11 +58,7 @@ export async function render(main, params) {
   });
   const sessionList = (sessions.data && sessions.data.items) || [];
 
-  show(main,
-    h('h1', {}, 'Your history'),
-    summary.fromCache || entries.fromCache ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
-    h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
-      scales.map((s) => toggle(s.name, link({ instrument: s.id }), s.id === instrument.id))),
+  show(main, head,
     h('nav', { class: 'toggles', 'aria-label': 'Line through' },
       toggle('Days', link({ by: 'day' }), scale === 'day'),
       toggle('Weeks', link({ by: 'week' }), scale === 'week'),
@@ -89,7 +76,6 @@ export async function render(main, params) {
         max: instrument.max,
         words: {
           points: `Each dot is one check-in; the line joins your ${scale === 'week' ? 'weekly' : 'daily'} averages.`,
-          lower: `Lower is better: a lower ${instrument.name} score means fewer symptoms. The shaded bands name how a score is usually described.`,
         },
       }),
     recentList(instrument, points),
@@ -155,22 +141,15 @@ function longDate(value) {
   });
 }
 
-/** Every counted entry of one instrument, oldest first, page after page (each page kept for
- * offline under its own key). */
+/** Every counted entry of one instrument, oldest first, page by page (each kept for offline). */
 async function entriesOf(me, instrument) {
   const items = [];
-  let cursor = null;
-  let fromCache = false;
-  for (let page = 0; page < 20; page += 1) {
-    const path = `/patients/${me}/entries?instrument=${instrument}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const answer = await cachedGet(path, `entries:${instrument}:${page}`);
-    if (!answer.data) break;
-    fromCache = fromCache || answer.fromCache;
-    items.push(...answer.data.items);
-    cursor = answer.data.next_cursor;
-    if (!cursor) break;
+  let answer = { data: {} };
+  for (let page = 0; page < 20 && answer.data && (!page || answer.data.next_cursor); page += 1) {
+    const cursor = page ? `&cursor=${encodeURIComponent(answer.data.next_cursor)}` : '';
+    answer = await cachedGet(`/patients/${me}/entries?instrument=${instrument}&limit=1000${cursor}`, `entries:${instrument}:${page}`);
+    items.push(...((answer.data && answer.data.items) || []));
+    items.fromCache = items.fromCache || answer.fromCache;
   }
-  const counted = items.filter((e) => !e.voided);
-  counted.fromCache = fromCache;
-  return counted;
+  return Object.assign(items.filter((e) => !e.voided), { fromCache: items.fromCache });
 }

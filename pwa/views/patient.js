@@ -5,14 +5,14 @@
 import { allPages, api, errorMessage } from '../api.js';
 import { chart, outcomeLines, pairChart } from '../chart.js';
 import {
-  bandOf, changeWords, choices, day, dayAndTime, isoWithOffset, labelOf, outcomeMeanings, plural, ratingPairs,
+  bandOf, changeWords, choices, day, dayAndTime, isoWithOffset, labelOf, plural, ratingPairs,
   scoreText,
 } from '../format.js';
 import { reminderSettingsForm } from '../reminder-settings.js';
 import { instruments, vocabularies } from '../session.js';
 import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
 import {
-  Incomplete, apiForm, changeText, enrollmentDetails, field, flagAge, flagSource, raisedByText,
+  Incomplete, apiForm, changeText, enrollmentDetails, field, flagAge, flagSource, outcomeMeanings, raisedByText,
   resolveFlagForm, safetyItemsOf, select, unchosen, yesNo,
 } from '../widgets.js';
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, axe_violations, describe_violations, screenshot
+from tests.browser.conftest import OUTPUT, PHONE, axe_violations, describe_violations, screenshot
 from tests.conftest import PASSWORD, entry_body
 
 ZONE = "Europe/Berlin"
@@ -67,6 +67,10 @@ def check_screen(page: Page, name: str) -> None:
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
         screenshot(page, f"{name}-{scheme}")
+        # The chart alone as well, at full size, to read its small print.
+        page.locator("figure.chart-box").first.screenshot(
+            path=str(OUTPUT / "screenshots" / f"{name}-{scheme}-chart.png")
+        )
         if violations := axe_violations(page):
             found[scheme] = describe_violations(violations)
     assert not found, found
@@ -136,7 +140,7 @@ def test_on_a_phone_the_chart_names_its_bands_shows_each_check_in_and_reads_a_ta
     assert figure.locator(".chart-legend svg.key").count() == 5
     # Sessions and reference lines differ in colour and in dash.
     styles = phone.evaluate(
-        """() => ['.chart .session line', '.chart .ref-response', '.chart .ref-remission'].map((s) => {
+        """() => ['.chart .mark line', '.chart .ref-response', '.chart .ref-remission'].map((s) => {
             const style = getComputedStyle(document.querySelector(s));
             return [style.stroke, style.strokeDasharray];
         })"""
@@ -146,7 +150,7 @@ def test_on_a_phone_the_chart_names_its_bands_shows_each_check_in_and_reads_a_ta
 
     # On a phone the hint says tap, and a tap beside the dot (a 44 px target) reads it.
     caption = figure.locator(".chart-caption")
-    expect(caption).to_have_text("Tap a dot or a session mark to read it.")
+    expect(caption).to_have_text("Tap a dot or session mark to read it.")
     crisis = dots.filter(has=phone.locator("title", has_text=re.compile(r": 21, ")))
     x, y = centre(phone, crisis)
     phone.touchscreen.tap(x, y - HIT)
@@ -161,7 +165,7 @@ def test_on_a_phone_the_chart_names_its_bands_shows_each_check_in_and_reads_a_ta
     check_screen(phone, "history-chart-phone")
 
     # A session mark reads out too.
-    mark = figure.locator("svg.chart .session path").first
+    mark = figure.locator("svg.chart .mark path").first
     x, y = centre(phone, mark)
     phone.touchscreen.tap(x, y)
     expect(caption).to_have_text(re.compile(r"^Treatment session: Ketamine .*35 mg"))
