@@ -213,8 +213,10 @@ function readable(svg, caption, stops, before = null, after = null) {
     }
   });
   // By keyboard the latest is read at once; a tap reads what it touched instead.
-  svg.addEventListener('focus', () => { if (current < 0 && svg.matches(':focus-visible')) focusStop(stops.length - 1); });
-  svg.addEventListener('click', nearest);
+  let pointed = false;
+  svg.addEventListener('pointerdown', () => { pointed = true; });
+  svg.addEventListener('focus', () => { if (current < 0 && !pointed) focusStop(stops.length - 1); });
+  svg.addEventListener('click', (event) => { pointed = false; nearest(event); });
   svg.addEventListener('pointermove', (event) => { if (event.pointerType === 'mouse') nearest(event); });
   return h('figure', { class: 'chart-box' }, before, svg, caption, after);
 }
