@@ -140,7 +140,7 @@ export function chart({
   stops.sort((a, b) => a.t - b.t);
 
   const legend = h('ul', { class: 'chart-legend' },
-    points.length ? item(words.points || 'Each dot is one score; the line joins them.',
+    points.length ? item(words.points || 'The line joins the scores, one dot each.',
       stroke('trend', 10, 4), h('svg:circle', { cx: 14, cy: 7, r: 3.5, class: 'dot' })) : null,
     lines.map((ref) => item(ref.label, stroke(`ref ref-${ref.kind}`))),
     shown.length ? item('Treatment session', h('svg:g', { class: 'mark' }, sessionMark(14, 4, 10))) : null);
