@@ -1,14 +1,20 @@
-// The history chart, our own SVG: bands shaded, points, sessions marked, reference lines.
-// One tab stop; arrow keys move through points and sessions, and each is read out.
+// The score charts, our own SVG. One tab stop each: the arrow keys move through what can be
+// read, and a tap or click reads the nearest within HIT px, so a small dot is a 44 px target.
 
-import { day, scoreText, sessionLabel } from './format.js';
+import { scoreText, sessionLabel } from './format.js';
 import { h } from './ui.js';
 
 // About one unit per CSS pixel on a phone, so that labels stay readable there.
 const WIDTH = 360;
-const HEIGHT = 220;
-const PAD = { left: 30, right: 10, top: 16, bottom: 24 };
+const HEIGHT = 240;
+const LEFT = 30;
+const RIGHT = WIDTH - 10;
+const TOP = 18;
+const BOTTOM = HEIGHT - 32;
 const DAY = 86400000;
+const HIT = 24;
+const touch = () => matchMedia('(pointer: coarse)').matches;
+const text = (x, y, words, anchor = 'end', cls = 'axis') => h('svg:text', { x, y, class: cls, 'text-anchor': anchor }, words);
 
 export function sparkline(values, max, label) {
   const w = 160;
@@ -19,165 +25,166 @@ export function sparkline(values, max, label) {
     h('svg:polyline', { points, class: 'spark-line' }));
 }
 
-/**
- * The reference lines of an outcome chart, from the summary's own thresholds: the baseline
- * and, where response and remission apply to it, the response line (the baseline less the
- * response percentage) and the remission cut-off. `labels` names the three for the screen.
- */
+/** Baseline, response and remission lines where they apply; `labels` names each (a word or a function). */
 export function outcomeLines(summary, labels) {
   if (!summary || !summary.baseline) return [];
   const { thresholds } = summary;
   const base = summary.baseline.total;
-  const lines = [{ value: base, label: labels.baseline, kind: 'baseline' }];
-  if (thresholds.min_baseline === null || base >= thresholds.min_baseline) {
-    const response = Math.round(base * (100 - thresholds.response_percent)) / 100;
-    lines.push({ value: response, label: labels.response, kind: 'response' });
-    lines.push({ value: thresholds.remission_max, label: labels.remission, kind: 'remission' });
-  }
-  return lines;
+  const line = (kind, value) => ({
+    value, kind, label: typeof labels[kind] === 'function' ? labels[kind](scoreText(value)) : `${labels[kind]}: ${scoreText(value)}`,
+  });
+  return thresholds.min_baseline === null || base >= thresholds.min_baseline
+    ? [line('baseline', base), line('response', Math.round(base * (100 - thresholds.response_percent)) / 100),
+      line('remission', thresholds.remission_max)]
+    : [line('baseline', base)];
 }
 
-/**
- * points: [{at: Date, value, label}], sessions: [{started_at, treatment, dose_mg}] named
- * with `treatments` (the vocabulary), lines: [{value, label, kind}], bands: [{min, max, label}], max.
- */
-export function chart({ title, points, sessions = [], treatments = [], lines = [], bands = [], max }) {
-  const first = points.length ? points[0].at.getTime() : Date.now() - DAY * 30;
-  const last = points.length ? points[points.length - 1].at.getTime() : Date.now();
-  // A little room either side, and a week around a single point, so no point sits on an edge.
-  const margin = Math.max((last - first) * 0.03, last === first ? 3.5 * DAY : DAY / 2);
-  const start = first - margin;
-  const end = last + margin;
-  const span = end - start;
-  const x = (t) => PAD.left + ((t - start) / span) * (WIDTH - PAD.left - PAD.right);
-  const y = (v) => PAD.top + (1 - v / max) * (HEIGHT - PAD.top - PAD.bottom);
-
-  const caption = h('p', { class: 'chart-caption', 'aria-live': 'polite' },
-    points.length ? 'Use the arrow keys to read each point.' : 'No scores yet.');
+function frame(cls, label, what, empty) {
   const svg = h('svg:svg', {
-    viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
-    class: 'chart',
-    role: 'application',
-    tabindex: '0',
-    'aria-roledescription': 'chart',
-    'aria-label': `${title}. ${points.length} points. Use the left and right arrow keys to read each point and session.`,
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: cls, role: 'application', tabindex: '0', 'aria-roledescription': 'chart',
+    'aria-label': `${label}.${touch() ? '' : ` Use the left and right arrow keys to read each ${what}.`}`,
   });
+  const caption = h('p', { class: 'chart-caption', 'aria-live': 'polite' },
+    empty || (touch() ? `Tap a ${what} to read it.` : `Click a ${what}, or use the arrow keys, to read it.`));
+  return [svg, caption];
+}
 
-  for (const [index, band] of bands.entries()) {
-    const top = y(Math.min(max, band.max + 0.5));
-    const bottom = y(Math.max(0, band.min - 0.5));
-    svg.append(h('svg:rect', {
-      x: PAD.left, y: top, width: WIDTH - PAD.left - PAD.right, height: Math.max(0, bottom - top),
-      class: `band band-${index}`,
-    }, h('svg:title', {}, band.label)));
-  }
-  for (const tick of [0, Math.round(max / 2), max]) {
-    svg.append(h('svg:text', { x: PAD.left - 6, y: y(tick) + 4, class: 'axis', 'text-anchor': 'end' }, String(tick)));
-  }
-  if (points.length) {
-    svg.append(h('svg:text', { x: PAD.left, y: HEIGHT - 6, class: 'axis' }, day(points[0].at)));
-    if (points.length > 1) {
-      svg.append(h('svg:text', { x: WIDTH - PAD.right, y: HEIGHT - 6, class: 'axis', 'text-anchor': 'end' },
-        day(points[points.length - 1].at)));
+/** Dated ticks, as many as fit: by day, week (Mondays) or month. */
+function dateTicks(start, end) {
+  const perDay = ((RIGHT - LEFT) * DAY) / (end - start);
+  const d = new Date(start);
+  d.setHours(0, 0, 0, 0);
+  const days = [1, 2, 3, 7, 14, 28].find((n) => n * perDay >= 48 && (n > 3 || perDay > 19));
+  const months = days ? 0 : [1, 2, 3, 6, 12].find((n) => n * 30.4 * perDay >= 34) || 24;
+  if (days > 3) d.setDate(d.getDate() + ((8 - d.getDay()) % 7));
+  if (months) d.setMonth(d.getMonth() + 1, 1);
+  while (d.getMonth() % Math.min(months, 12)) d.setMonth(d.getMonth() + 1);
+  const ticks = [];
+  for (; d <= end; days ? d.setDate(d.getDate() + days) : d.setMonth(d.getMonth() + months)) {
+    if (d >= start) {
+      ticks.push([d.getTime(), d.toLocaleDateString(undefined, days ? { day: 'numeric', month: 'short' } : { month: 'short' }),
+        months && (!ticks.length || !d.getMonth()) ? d.getFullYear() : '']);
     }
   }
+  return ticks;
+}
+
+const item = (words, ...shapes) => h('li', {},
+  h('svg:svg', { class: 'key', viewBox: '0 0 28 14', width: 28, height: 14, 'aria-hidden': 'true' }, shapes), words);
+const stroke = (cls, y1 = 7, y2 = 7) => h('svg:line', { x1: 1, x2: 27, y1, y2, class: cls });
+const sessionMark = (x, y, length) => [h('svg:line', { x1: x, x2: x, y1: y + 6, y2: y + length }), h('svg:path', { d: `M${x - 6},${y - 4} h12 l-6,10 z` })];
+
+/** points: [{at, value, label, text}], one per entry; trend: [{at, value}], the means the line joins. */
+export function chart({
+  title, points, trend = null, sessions = [], treatments = [], lines = [], bands = [], max, words = {},
+}) {
+  const times = points.map((p) => p.at.getTime());
+  const first = points.length ? Math.min(...times) : Date.now() - DAY * 30;
+  const last = points.length ? Math.max(...times) : Date.now();
+  // A little room either side, and a week around a single day, so no point sits on an edge.
+  const margin = Math.max((last - first) * 0.03, last - first < DAY ? 3.5 * DAY : DAY / 2);
+  const start = first - margin;
+  const end = last + margin;
+  const x = (t) => LEFT + ((t - start) / (end - start)) * (RIGHT - LEFT);
+  const y = (v) => TOP + (1 - v / max) * (BOTTOM - TOP);
+  const [svg, caption] = frame('chart', `${title}. ${points.length} ${points.length === 1 ? 'score' : 'scores'}, lower is better`, 'dot or session mark',
+    !points.length && 'No scores yet.');
+
+  // Each band named on the side where fewer dots would hide its name.
+  const hidden = (from, to, base) => points.filter((p) => Math.abs(x(p.at.getTime()) - (from + to) / 2) < (to - from) / 2 + 5
+    && Math.abs(y(p.value) - base + 4) < 11).length;
+  for (const [index, band] of bands.entries()) {
+    const top = y(Math.min(max, band.max + 0.5));
+    const low = y(Math.max(0, band.min - 0.5));
+    const width = band.label.length * 5.6 + 4;
+    const base = (top + low) / 2 + 3.5;
+    const left = hidden(LEFT, LEFT + width, base) < hidden(RIGHT - width, RIGHT, base);
+    svg.append(h('svg:rect', { x: LEFT, y: top, width: RIGHT - LEFT, height: low - top, class: `band band-${index}` }),
+      low - top < 11 ? null
+        : text(left ? LEFT + 4 : RIGHT - 4, base, band.label[0].toUpperCase() + band.label.slice(1), left ? 'start' : 'end', 'band-name'));
+  }
+  for (const tick of bands.length ? [...bands.map((b) => b.min), max] : [0, Math.round(max / 2), max]) {
+    svg.append(text(LEFT - 5, y(tick) + 4, tick));
+  }
+  for (const [t, label, year] of points.length ? dateTicks(start, end) : []) {
+    const at = x(t);
+    const [tx, anchor] = at > WIDTH - 22 ? [WIDTH - 2, 'end'] : at < LEFT + 8 ? [at - 6, 'start'] : [at, 'middle'];
+    svg.append(h('svg:line', { x1: at, x2: at, y1: TOP, y2: BOTTOM + 3, class: 'grid' }),
+      text(tx, BOTTOM + 14, label, anchor), text(tx, BOTTOM + 26, year, anchor));
+  }
   for (const line of lines) {
-    svg.append(h('svg:line', {
-      x1: PAD.left, x2: WIDTH - PAD.right, y1: y(line.value), y2: y(line.value), class: `ref ref-${line.kind}`,
-    }, h('svg:title', {}, `${line.label}: ${scoreText(line.value)}`)));
+    svg.append(h('svg:line', { x1: LEFT, x2: RIGHT, y1: y(line.value), y2: y(line.value), class: `ref ref-${line.kind}` },
+      h('svg:title', {}, line.label)));
   }
 
   const stops = [];
-  const inRange = sessions.filter((s) => {
-    const t = new Date(s.started_at).getTime();
-    return t >= start && t <= end;
-  });
-  for (const session of inRange) {
+  const add = (t, el, said, at) => stops.push({ t, el, text: said, at: [at] });
+  const shown = sessions.filter((s) => new Date(s.started_at) >= start && new Date(s.started_at) <= end);
+  for (const session of shown) {
     const t = new Date(session.started_at).getTime();
-    const mark = h('svg:g', { class: 'session' },
-      h('svg:line', { x1: x(t), x2: x(t), y1: PAD.top, y2: HEIGHT - PAD.bottom }),
-      h('svg:path', { d: `M${x(t) - 5},${PAD.top - 12} h10 l-5,8 z` }),
-      h('svg:title', {}, sessionLabel(session, treatments)));
+    const named = `Treatment session: ${sessionLabel(session, treatments)}`;
+    const mark = h('svg:g', { class: 'mark' }, sessionMark(x(t), TOP - 12, BOTTOM - TOP + 12), h('svg:title', {}, named));
     svg.append(mark);
-    stops.push({ t, el: mark, text: sessionLabel(session, treatments) });
+    add(t, mark, named, [x(t), TOP - 10]);
   }
-
-  if (points.length > 1) {
-    svg.append(h('svg:polyline', {
-      class: 'trend', points: points.map((p) => `${x(p.at.getTime()).toFixed(1)},${y(p.value).toFixed(1)}`).join(' '),
-    }));
+  const line = trend || points;
+  if (line.length > 1) {
+    svg.append(h('svg:polyline', { class: 'trend', points: line.map((p) => `${x(p.at.getTime()).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ') }));
   }
-  const dots = document.createDocumentFragment();
   for (const point of points) {
-    const dot = h('svg:circle', { cx: x(point.at.getTime()), cy: y(point.value), r: points.length > 200 ? 1.8 : 3.5, class: 'dot' },
-      h('svg:title', {}, point.label));
-    dots.append(dot);
-    stops.push({ t: point.at.getTime(), el: dot, text: point.label });
+    const at = [x(point.at.getTime()), y(point.value)];
+    const dot = h('svg:circle', { cx: at[0], cy: at[1], r: points.length > 200 ? 1.8 : 4, class: 'dot' }, h('svg:title', {}, point.label));
+    svg.append(dot);
+    add(point.at.getTime(), dot, point.text || point.label, at);
   }
-  svg.append(dots);
   stops.sort((a, b) => a.t - b.t);
 
-  return readable(svg, caption, stops);
+  const legend = h('ul', { class: 'chart-legend' },
+    points.length ? item(words.points || 'The line joins the scores, one dot each.',
+      stroke('trend', 10, 4), h('svg:circle', { cx: 14, cy: 7, r: 3.5, class: 'dot' })) : null,
+    lines.map((ref) => item(ref.label, stroke(`ref ref-${ref.kind}`))),
+    shown.length ? item('Treatment session', h('svg:g', { class: 'mark' }, sessionMark(14, 4, 10))) : null);
+  return readable(svg, caption, stops,
+    h('p', { class: 'chart-note' }, words.lower || 'Lower is better: a lower score means fewer symptoms. The shaded bands name how a score is usually described.'), legend);
 }
 
-/**
- * Before → after pairs, one per session, oldest first (a quick rating: no bands, no reference
- * lines). pairs: [{label (under the pair), pre, post (numbers or null), text (read out)}].
- * One tab stop; the arrow keys move from pair to pair, each read out.
- */
+/** Before → after pairs per session, oldest first: [{label, pre, post (or null), text}]. */
 export function pairChart({ title, pairs, max, empty = 'Nothing rated yet.' }) {
   const shown = pairs.slice(-12); // the latest twelve sessions fit a phone's width
-  const slot = (WIDTH - PAD.left - PAD.right) / Math.max(shown.length, 1);
-  const y = (v) => PAD.top + (1 - v / max) * (HEIGHT - PAD.top - PAD.bottom);
-  const caption = h('p', { class: 'chart-caption', 'aria-live': 'polite' },
-    shown.length ? 'Use the arrow keys to read each session.' : empty);
-  const svg = h('svg:svg', {
-    viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
-    class: 'chart pairs',
-    role: 'application',
-    tabindex: '0',
-    'aria-roledescription': 'chart',
-    'aria-label': `${title}. ${shown.length} sessions, before and after. Use the left and right arrow keys to read each one.`,
-  });
+  const slot = (RIGHT - LEFT) / Math.max(shown.length, 1);
+  const y = (v) => TOP + (1 - v / max) * (BOTTOM - TOP);
+  const [svg, caption] = frame('chart pairs', `${title}. ${shown.length} sessions, before and after`, 'session',
+    !shown.length && empty);
   for (const tick of [0, Math.round(max / 2), max]) {
-    svg.append(
-      h('svg:line', { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(tick), y2: y(tick), class: 'grid' }),
-      h('svg:text', { x: PAD.left - 6, y: y(tick) + 4, class: 'axis', 'text-anchor': 'end' }, String(tick)),
-    );
+    svg.append(h('svg:line', { x1: LEFT, x2: RIGHT, y1: y(tick), y2: y(tick), class: 'grid' }), text(LEFT - 6, y(tick) + 4, tick));
   }
   const stops = [];
   for (const [index, pair] of shown.entries()) {
-    const middle = PAD.left + slot * (index + 0.5);
+    const middle = LEFT + slot * (index + 0.5);
     const before = middle - Math.min(slot * 0.22, 14);
     const after = middle + Math.min(slot * 0.22, 14);
     const group = h('svg:g', { class: 'pair' }, h('svg:title', {}, pair.text));
+    const at = [[middle, HEIGHT - 10]];
     if (pair.pre !== null && pair.post !== null) {
       group.append(h('svg:line', { x1: before, x2: after, y1: y(pair.pre), y2: y(pair.post), class: 'pair-line' }));
     }
-    // Each value written beside its dot, so the pair reads without a legend.
-    const value = (v, cx, anchor) => h('svg:text', {
-      x: cx + (anchor === 'end' ? -7 : 7), y: y(v) + 4, class: 'axis value', 'text-anchor': anchor,
-    }, String(v));
-    if (pair.pre !== null) {
-      group.append(h('svg:circle', { cx: before, cy: y(pair.pre), r: 4.5, class: 'pre' }), value(pair.pre, before, 'end'));
-    }
-    if (pair.post !== null) {
-      group.append(h('svg:circle', { cx: after, cy: y(pair.post), r: 4.5, class: 'post' }), value(pair.post, after, 'start'));
+    for (const [v, cx, cls, side] of [[pair.pre, before, 'pre', -1], [pair.post, after, 'post', 1]]) {
+      if (v !== null) {
+        group.append(h('svg:circle', { cx, cy: y(v), r: 4.5, class: cls }), text(cx + side * 7, y(v) + 4, v, side < 0 ? 'end' : 'start', 'axis value'));
+        at.push([cx, y(v)]);
+      }
     }
     if (shown.length <= 6 || index === 0 || index === shown.length - 1) {
-      group.append(h('svg:text', { x: middle, y: HEIGHT - 6, class: 'axis', 'text-anchor': 'middle' }, pair.label));
+      group.append(text(middle, HEIGHT - 6, pair.label, 'middle'));
     }
     svg.append(group);
-    stops.push({ el: group, text: pair.text });
+    stops.push({ el: group, text: pair.text, at });
   }
   return readable(svg, caption, stops);
 }
 
-/**
- * One tab stop for the whole chart: the arrow keys (and Home, End) move through `stops`
- * ([{el, text}]), the pointer too, and each stop's text is read out in the caption.
- */
-function readable(svg, caption, stops) {
+/** Arrow keys, Home and End move through `stops` ([{el, text, at: [[x, y]]}]); a pointer picks the nearest. */
+function readable(svg, caption, stops, before = null, after = null) {
   let current = -1;
   const focusStop = (index) => {
     if (!stops.length) return;
@@ -186,6 +193,18 @@ function readable(svg, caption, stops) {
     stops[current].el.classList.add('current');
     caption.textContent = stops[current].text;
   };
+  const nearest = (event) => {
+    const { a, e, f } = svg.getScreenCTM();
+    let found = -1;
+    let distance = HIT / a; // in the chart's units
+    for (const [index, stop] of stops.entries()) {
+      for (const [sx, sy] of stop.at) {
+        const gap = Math.hypot(sx - (event.clientX - e) / a, sy - (event.clientY - f) / a);
+        if (gap <= distance) [found, distance] = [index, gap];
+      }
+    }
+    if (found >= 0 && found !== current) focusStop(found);
+  };
   svg.addEventListener('keydown', (event) => {
     const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: stops.length - 1 };
     if (event.key in moves) {
@@ -193,7 +212,11 @@ function readable(svg, caption, stops) {
       focusStop(current < 0 && event.key === 'ArrowRight' ? 0 : moves[event.key]);
     }
   });
-  svg.addEventListener('focus', () => { if (current < 0) focusStop(stops.length - 1); });
-  for (const [index, stop] of stops.entries()) stop.el.addEventListener('mouseenter', () => focusStop(index));
-  return h('figure', { class: 'chart-box' }, svg, caption);
+  // By keyboard the latest is read at once; a tap reads what it touched instead.
+  let pointed = false;
+  svg.addEventListener('pointerdown', () => { pointed = true; });
+  svg.addEventListener('focus', () => { if (current < 0 && !pointed) focusStop(stops.length - 1); });
+  svg.addEventListener('click', (event) => { pointed = false; nearest(event); });
+  svg.addEventListener('pointermove', (event) => { if (event.pointerType === 'mouse') nearest(event); });
+  return h('figure', { class: 'chart-box' }, before, svg, caption, after);
 }

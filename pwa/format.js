@@ -121,3 +121,17 @@ export function ratingPairs(summary, treatments) {
       };
     });
 }
+
+/** A change as every screen words it (positive = the score fell): "↓ 7 points, 41 % better",
+ * "↑ 1 point, 5 % worse". The percentage is cut, not rounded: 49.6 % is no 50 % response. */
+export function changeWords(change, percent = null) {
+  if (change === null || change === undefined) return null;
+  if (change === 0) return 'no change';
+  const size = Math.abs(change);
+  const arrow = change > 0 ? '↓' : '↑';
+  const better = change > 0 ? 'better' : 'worse';
+  const points = `${arrow} ${scoreText(size)} ${size === 1 ? 'point' : 'points'}`;
+  if (percent === null || percent === undefined) return `${points} ${better}`;
+  return `${points}, ${Math.floor(Math.abs(percent) + 1e-9)} % ${better}`;
+}
+

@@ -2,7 +2,7 @@
 // yes/no/n-a badges, change from baseline, the enrollment code, safety flags.
 
 import { ApiError, api, errorMessage } from './api.js';
-import { day, dayAndTime, durationWords, labelOf, scoreText } from './format.js';
+import { changeWords, day, dayAndTime, durationWords, labelOf, scoreText } from './format.js';
 import { announce, h, show } from './ui.js';
 
 let counter = 0;
@@ -151,11 +151,28 @@ export function qrImage(svg, label) {
   return h('img', { class: 'qr', alt: label, src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}` });
 }
 
-/** Change from baseline as the score moved: "−10 points (55.6 %)" is a 10-point drop. */
+/** Change from baseline in the one convention of every screen (format.js changeWords). */
 export function changeText(change, percent) {
-  if (change === null || change === undefined) return null;
-  const sign = change > 0 ? '−' : change < 0 ? '+' : '';
-  return `${sign}${Math.abs(change)} points${percent === null || percent === undefined ? '' : ` (${percent} %)`}`;
+  return changeWords(change, percent);
+}
+
+/**
+ * What response, remission and reliable change mean, one plain line each, from the summary's
+ * own `thresholds` (null where the scale has no such rule).
+ */
+export function outcomeMeanings(thresholds) {
+  const t = thresholds || {};
+  const words = {};
+  if (t.response_percent !== null && t.response_percent !== undefined) {
+    words.response = `Response: the score has fallen by at least ${t.response_percent === 50 ? 'half' : `${t.response_percent} %`} from where it started.`;
+  }
+  if (t.remission_max !== null && t.remission_max !== undefined) {
+    words.remission = `Remission: a score of ${t.remission_max} or lower, few or no symptoms left.`;
+  }
+  if (t.reliable_change !== null && t.reliable_change !== undefined) {
+    words.reliable = `Reliable change: a change of ${t.reliable_change} points or more, larger than the usual ups and downs of the questionnaire.`;
+  }
+  return words;
 }
 
 /** A new enrollment or reset code: the code, its link and QR code, and until when it works. */

@@ -1,6 +1,6 @@
 import { chart, outcomeLines, pairChart } from '../chart.js';
 import {
-  bandOf, bandWords, day, ratingPairs, scoreText, sessionLabel,
+  bandOf, bandWords, day, dayAndTime, labelOf, ratingPairs, scoreText, sessionLabel,
 } from '../format.js';
 import { cachedGet, instruments, state, vocabularies } from '../session.js';
 import { focusHeading, h, show } from '../ui.js';
@@ -11,66 +11,74 @@ export async function render(main, params) {
   const scale = params.get('by') === 'week' ? 'week' : 'day';
   const asTable = params.get('view') === 'table';
   const me = state.user.patient_id;
-  const since = new Date(Date.now() - 90 * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const [summary, sessions, recent, words] = await Promise.all([
+  const [summary, sessions, entries, words] = await Promise.all([
     cachedGet(`/patients/${me}/summary?instrument=${instrument.id}`, `summary:${instrument.id}`),
     cachedGet(`/patients/${me}/sessions`, 'sessions'),
-    cachedGet(`/patients/${me}/entries?since=${encodeURIComponent(since)}&limit=1000`, 'entries'),
+    instrument.kind === 'quick_rating' ? null : entriesOf(me, instrument.id),
     vocabularies(),
   ]);
   document.title = `History · ${instrument.name} · Tidemark`;
   const data = summary.data;
-  if (instrument.kind === 'quick_rating') {
-    show(main,
-      h('h1', {}, 'Your history'),
-      summary.fromCache ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
-      h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
-        scales.map((s) => h('a', {
-          class: 'button toggle', href: `#/history?instrument=${s.id}`, 'aria-current': s.id === instrument.id ? 'true' : null,
-        }, s.name))),
-      quickRatings(instrument, data, words.treatments, asTable));
-    focusHeading(main);
-    return;
-  }
   const link = (changes) => {
     const next = new URLSearchParams({ instrument: instrument.id, by: scale, view: asTable ? 'table' : 'chart', ...changes });
     return `#/history?${next}`;
   };
   const toggle = (label, href, pressed) => h('a', { class: 'button toggle', href, 'aria-current': pressed ? 'true' : null }, label);
+  const head = [h('h1', {}, 'Your history'),
+    summary.fromCache || (entries && entries.fromCache) ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
+    h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
+      scales.map((s) => toggle(s.name, link({ instrument: s.id }), s.id === instrument.id)))];
+  if (instrument.kind === 'quick_rating') {
+    show(main, head, quickRatings(instrument, data, words.treatments, asTable));
+    focusHeading(main);
+    return;
+  }
 
+  // One dot per entry (a 21 beside a 12 that day shows as 21); the line joins the means.
   const series = !data ? [] : (scale === 'week' ? data.weekly : data.daily).map((point) => {
     const date = scale === 'week' ? point.week_start : point.date;
     const band = bandOf(instrument, point.mean);
     const when = scale === 'week' ? `Week of ${day(date)}` : day(date);
     return {
       at: new Date(`${date}T12:00:00`), date: when, value: point.mean, n: point.n, band,
-      label: `${when}: ${point.mean}, ${bandWords(band)}${point.n > 1 ? ` (average of ${point.n})` : ''}`,
     };
   });
+  const dot = (at, value, band, when, more) => ({
+    at, value, label: `${when}: ${scoreText(value)}, ${bandWords(band)}`,
+    text: `${scoreText(value)} out of ${instrument.max}, ${bandWords(band)}. ${more}.`,
+  });
+  const points = entries.map((e) => dot(new Date(e.taken_at), e.total, e.severity, dayAndTime(e.taken_at),
+    `${longDate(e.taken_at)}. ${labelOf(words.contexts, e.context)}`));
+  // Offline with no copy of the entries (only the summary was kept): the means stand in.
+  if (!points.length) points.push(...series.map((p) => dot(p.at, p.value, p.band, p.date, `${p.date}, average of ${p.n}`)));
   const lines = outcomeLines(data, {
-    baseline: 'Your starting score (baseline)',
-    response: 'Half your starting score (response)',
-    remission: 'Remission line',
+    baseline: (v) => `Where you started: ${v}`,
+    response: (v) => `${v} or lower: your score has halved, called a “response”`,
+    remission: (v) => `${v} or lower: few or no symptoms left, called “remission”`,
   });
   const sessionList = (sessions.data && sessions.data.items) || [];
 
-  show(main,
-    h('h1', {}, 'Your history'),
-    summary.fromCache ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.') : null,
-    h('nav', { class: 'toggles', 'aria-label': 'Questionnaire' },
-      scales.map((s) => toggle(s.name, link({ instrument: s.id }), s.id === instrument.id))),
-    h('nav', { class: 'toggles', 'aria-label': 'Group by' },
+  show(main, head,
+    h('nav', { class: 'toggles', 'aria-label': 'Line through' },
       toggle('Days', link({ by: 'day' }), scale === 'day'),
       toggle('Weeks', link({ by: 'week' }), scale === 'week'),
       toggle(asTable ? 'Show chart' : 'Show table', link({ view: asTable ? 'chart' : 'table' }), false)),
     asTable
       ? table(instrument, series, scale)
       : chart({
-        title: `${instrument.name} ${scale === 'week' ? 'weekly' : 'daily'} scores`,
-        points: series, sessions: sessionList, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max,
+        title: `${instrument.name} scores, each check-in a dot`,
+        points,
+        trend: series,
+        sessions: sessionList,
+        treatments: words.treatments,
+        lines,
+        bands: instrument.bands,
+        max: instrument.max,
+        words: {
+          points: `Each dot is one check-in; the line joins your ${scale === 'week' ? 'weekly' : 'daily'} averages.`,
+        },
       }),
-    legend(lines, sessionList, words.treatments),
-    recentList(instrument, (recent.data && recent.data.items) || []),
+    recentList(instrument, points),
   );
   focusHeading(main);
 }
@@ -120,19 +128,28 @@ function table(instrument, series, scale) {
       h('td', {}, String(p.n))))));
 }
 
-function legend(lines, sessions, treatments) {
-  return h('section', { class: 'legend', 'aria-label': 'About the chart' },
-    h('ul', {},
-      lines.map((line) => h('li', { class: `key-${line.kind}` }, `${line.label}: ${line.value}`)),
-      sessions.length ? h('li', { class: 'key-session' }, `Treatment sessions are marked with a triangle. Latest: ${sessionLabel(sessions[sessions.length - 1], treatments)}.`) : null),
-    h('p', { class: 'hint' }, 'Shaded bands show how scores are usually described, from minimal to severe.'));
-}
-
-function recentList(instrument, entries) {
-  const own = entries.filter((e) => e.instrument === instrument.id && !e.voided).slice(-10).reverse();
-  if (!own.length) return null;
+function recentList(instrument, points) {
+  if (!points.length) return null;
   return h('section', { class: 'card', 'aria-labelledby': 'recent-title' },
     h('h2', { id: 'recent-title' }, `Your last ${instrument.name} check-ins`),
-    h('ul', { class: 'plain' }, own.map((e) => h('li', {},
-      `${day(e.taken_at)}: ${scoreText(e.total)} out of ${instrument.max}, ${bandWords(e.severity)}`))));
+    h('ul', { class: 'plain' }, points.slice(-10).reverse().map((p) => h('li', {}, p.text))));
+}
+
+function longDate(value) {
+  return new Date(value).toLocaleString(undefined, {
+    weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  });
+}
+
+/** Every counted entry of one instrument, oldest first, page by page (each kept for offline). */
+async function entriesOf(me, instrument) {
+  const items = [];
+  let answer = { data: {} };
+  for (let page = 0; page < 20 && answer.data && (!page || answer.data.next_cursor); page += 1) {
+    const cursor = page ? `&cursor=${encodeURIComponent(answer.data.next_cursor)}` : '';
+    answer = await cachedGet(`/patients/${me}/entries?instrument=${instrument}&limit=1000${cursor}`, `entries:${instrument}:${page}`);
+    items.push(...((answer.data && answer.data.items) || []));
+    items.fromCache = items.fromCache || answer.fromCache;
+  }
+  return Object.assign(items.filter((e) => !e.voided), { fromCache: items.fromCache });
 }

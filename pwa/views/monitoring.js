@@ -12,6 +12,10 @@ import { Incomplete, apiForm, field, select, unchosen } from '../widgets.js';
 
 const MINUTE = 60000;
 const DAY = 86400000;
+// This screen's own styles, kept out of style.css (and so out of every first load).
+const styled = new Promise((resolve) => {
+  document.head.append(h('link', { rel: 'stylesheet', href: '/monitoring.css', onload: resolve, onerror: resolve }));
+});
 const BLANK_ROWS = 8; // a sheet printed before anything is recorded, to fill in by hand
 
 const pad = (n) => String(n).padStart(2, '0');
@@ -35,6 +39,7 @@ function timeNear(hhmm, startedAt, { after = false } = {}) {
 }
 
 export async function render(main, params, notice = null) {
+  await styled;
   const pid = params.get('patient');
   const sid = params.get('session');
   const base = `/patients/${encodeURIComponent(pid)}/sessions/${encodeURIComponent(sid)}`;

@@ -5,13 +5,14 @@
 import { allPages, api, errorMessage } from '../api.js';
 import { chart, outcomeLines, pairChart } from '../chart.js';
 import {
-  bandOf, choices, day, dayAndTime, isoWithOffset, labelOf, plural, ratingPairs, scoreText,
+  bandOf, changeWords, choices, day, dayAndTime, isoWithOffset, labelOf, plural, ratingPairs,
+  scoreText,
 } from '../format.js';
 import { reminderSettingsForm } from '../reminder-settings.js';
 import { instruments, vocabularies } from '../session.js';
 import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
 import {
-  Incomplete, apiForm, changeText, enrollmentDetails, field, flagAge, flagSource, raisedByText,
+  Incomplete, apiForm, changeText, enrollmentDetails, field, flagAge, flagSource, outcomeMeanings, raisedByText,
   resolveFlagForm, safetyItemsOf, select, unchosen, yesNo,
 } from '../widgets.js';
 
@@ -182,6 +183,7 @@ function outcomeSection(summary, instrument, sessions, words) {
     h('h2', { id: titleId }, instrument.name),
     summary.latest
       ? [h('dl', { class: 'figures' }, rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
+        h('p', { class: 'hint meanings' }, Object.values(outcomeMeanings(thresholds)).join(' ')),
         chart({ title: `${instrument.name} daily scores`, points, sessions, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max })]
       : h('p', {}, 'No entries yet.'));
 }
@@ -196,7 +198,7 @@ function sessionsSection(id, sessions, summaries, byId, words, refresh) {
   const editing = h('div');
   const describePairs = (sessionId) => (pairs[sessionId] || []).filter((p) => p.pre || p.post.length).map((p) => h('p', {},
     `${p.instrument.name}: pre ${p.pre ? scoreText(p.pre.total) : '–'}, post ${p.post.length ? p.post.map((e) => scoreText(e.total)).join(', ') : '–'}`,
-    p.delta === null ? '' : `, change ${p.delta > 0 ? '−' : p.delta < 0 ? '+' : ''}${Math.abs(p.delta)}`,
+    p.delta === null ? '' : `, ${changeWords(p.delta)}`,
     p.overlapping_recall ? h('span', { class: 'badge na' }, ' overlapping recall') : null));
   const when = (s) => dayAndTime(s.started_at);
   return h('section', { class: 'card', 'aria-labelledby': 'sessions-title' },

@@ -253,7 +253,7 @@ def test_the_panel_shows_a_responder_with_a_yes_badge_and_the_change(desk, world
 
     row = panel_rows(desk).filter(has_text="Bob B")
     expect(row.locator("td").nth(1)).to_have_text("8 (mild)")
-    expect(row.locator("td").nth(2)).to_have_text("−10 points (55.6 %)")
+    expect(row.locator("td").nth(2)).to_have_text("↓ 10 points, 55 % better")
     expect(row.locator("td").nth(3).locator(".badge.yes")).to_have_text("yes")
     expect(row.locator("td").nth(4)).to_have_text("no")
 
@@ -405,7 +405,7 @@ def test_the_sessions_table_marks_a_pre_and_post_pair_with_overlapping_recall(de
 
     row = region(desk, "Treatment sessions").locator("tbody tr")
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("PHQ-9: pre 15, post 9, change −6")
+    expect(row).to_contain_text("PHQ-9: pre 15, post 9, ↓ 6 points better")
     expect(row.locator(".badge.na")).to_have_text("overlapping recall")
 
 
@@ -440,7 +440,7 @@ def test_prorated_totals_and_their_change_are_shown_rounded_to_one_decimal(desk,
     figures = desk.locator("dl.figures").first
     expect(figures).to_contain_text("20.6 (severe)")
     expect(figures).to_contain_text("11.6 (moderate)")
-    expect(figures).to_contain_text("−9 points (43.8 %)")
+    expect(figures).to_contain_text("↓ 9 points, 43 % better")
     expect(entry_row(desk, "20.6 (severe), prorated")).to_have_count(1)
     expect(region(desk, "Entries")).not_to_contain_text("20.57")
 

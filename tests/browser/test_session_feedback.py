@@ -216,7 +216,7 @@ def test_a_patient_rates_before_and_after_a_session_and_reports_how_it_went(
         sessions = desk.locator(
             "section", has=desk.get_by_role("heading", name="Treatment sessions")
         )
-        expect(sessions).to_contain_text("Quick mood rating: pre 7, post 3, change −4")
+        expect(sessions).to_contain_text("Quick mood rating: pre 7, post 3, ↓ 4 points better")
         expect(sessions).to_contain_text("dissociation severe")
         effects = desk.locator(
             "section", has=desk.get_by_role("heading", name="Side effects reported after sessions")
