@@ -20,7 +20,7 @@ from marshmallow import (
     validate,
     validates_schema,
 )
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ..api.schemas import (
     Id,
@@ -653,6 +653,7 @@ def _add_entries(block, created) -> None:
         for s in block["sessions"]
     ]
     patient = db.session.get(Patient, block["patient"]["id"])
+    rows = []
     for entry in block["entries"]:
         if entry["id"] in existing:
             continue
@@ -660,32 +661,35 @@ def _add_entries(block, created) -> None:
         linked = outcomes.link_session(entry["context"], entry["taken_at"], session_rows)
         explicit = entry["session_id"] is not None and entry["session_id"] != linked
         body = {**entry, "session_id": entry["session_id"] if explicit else None}
-        db.session.add(
-            Entry(
-                id=entry["id"],
-                patient_id=entry["patient_id"],
-                instrument=entry["instrument"],
-                answers=entry["answers"],
-                difficulty=entry["difficulty"],
-                taken_at=entry["taken_at"],
-                context=entry["context"],
-                session_id=entry["session_id"],
-                session_explicit=explicit,
-                note=entry["note"],
-                total=entry["total"],
-                severity=entry["severity"],
-                flags=entry["flags"],
-                imputed_items=entry["imputed_items"],
-                received_at=entry["received_at"],
-                entered_by_id=entry["entered_by"]["id"],
-                entered_by_role=entry["entered_by"]["role"],
-                request_hash=request_hash(patient, body),
-                voided=entry["voided"],
-                void_reason=entry["void_reason"],
-                voided_at=entry["voided_at"],
-            )
+        rows.append(
+            {
+                "id": entry["id"],
+                "patient_id": entry["patient_id"],
+                "instrument": entry["instrument"],
+                "answers": entry["answers"],
+                "difficulty": entry["difficulty"],
+                "taken_at": entry["taken_at"],
+                "context": entry["context"],
+                "session_id": entry["session_id"],
+                "session_explicit": explicit,
+                "note": entry["note"],
+                "total": entry["total"],
+                "severity": entry["severity"],
+                "flags": entry["flags"],
+                "imputed_items": entry["imputed_items"],
+                "received_at": entry["received_at"],
+                "entered_by_id": entry["entered_by"]["id"],
+                "entered_by_role": entry["entered_by"]["role"],
+                "request_hash": request_hash(patient, body),
+                "voided": entry["voided"],
+                "void_reason": entry["void_reason"],
+                "voided_at": entry["voided_at"],
+            }
         )
-        created["entries"] += 1
+    # One bulk statement (executemany): no object per entry. The snapshot hook sees it.
+    if rows:
+        db.session.execute(insert(Entry), rows)
+    created["entries"] += len(rows)
 
 
 def _add_flags(block, created) -> None:
