@@ -18,6 +18,7 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -29,6 +30,10 @@ from server.data.models import Clinic, Patient, User
 from server.services.accounts import hash_password
 
 PASSWORD = "a long enough password"
+
+# No per-example deadline: a loaded machine is slow, not wrong (speed is `make bench`'s).
+settings.register_profile("tidemark", deadline=None)
+settings.load_profile("tidemark")
 
 TEST_CONFIG = {
     "DEVELOPMENT": True,

@@ -118,7 +118,8 @@ class Instrument:
 def exact(value: Fraction | int | float) -> Fraction:
     """A total or change as an exact fraction; a float is taken as the decimal it prints as."""
     if isinstance(value, float):
-        return Fraction(repr(value))
+        # A whole number (most totals) needs no parsing of its decimal form.
+        return Fraction(int(value)) if value.is_integer() else Fraction(repr(value))
     return Fraction(value)
 
 

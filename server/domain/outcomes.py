@@ -126,7 +126,7 @@ def _series(entries, timezone, bucket_of, key: str) -> list[dict]:
     for entry in _counted(entries):
         buckets[bucket_of(entry.taken_at.astimezone(zone).date())].append(exact_total(entry))
     return [
-        {key: day, "mean": round1(sum(totals) / len(totals)), "n": len(totals)}
+        {key: day, "mean": round1(Fraction(sum(totals), len(totals))), "n": len(totals)}
         for day, totals in sorted(buckets.items())
     ]
 
