@@ -136,6 +136,7 @@ def measure_import(document: bytes, entries: int) -> dict:
             "SECRET_KEY": "benchmark-only-secret-key-0123456789",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
             "SESSION_COOKIE_SECURE": False,
+            "IMPORT_MAX_CONTENT_LENGTH": 256 * 2**20,  # TIDEMARK_IMPORT_MAX_MB=256
         }
     )
     with target.app_context():

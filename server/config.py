@@ -56,6 +56,8 @@ def from_environment() -> dict:
         # A database that does not answer is given up on (a 503), never waited on for ever.
         "TIDEMARK_DB_CONNECT_TIMEOUT": int(os.environ.get("TIDEMARK_DB_CONNECT_TIMEOUT", "5")),
         "TIDEMARK_DB_STATEMENT_TIMEOUT": int(os.environ.get("TIDEMARK_DB_STATEMENT_TIMEOUT", "30")),
+        # The largest import body: a tidemark.export document is read whole into memory.
+        "IMPORT_MAX_CONTENT_LENGTH": int(os.environ.get("TIDEMARK_IMPORT_MAX_MB", "50")) * 2**20,
         # Where signed-in sessions live: "database" (the default: the auth_session table) or
         # a Redis URL (redis://host:6379/0, rediss://..., unix://...), shared by every worker
         # and instance that names it. See services/auth_sessions.py.
