@@ -534,7 +534,7 @@ The floor is a minimal Flask endpoint doing one SQLite read of the same file, in
 
 Streaming the whole clinic (`GET /api/v1/export`, consumed chunk by chunk through the test
 client; the time without tracemalloc, the peak in a second pass with it): the peak stays flat
-as the clinic grows, because patients are written 50 at a time and forgotten before the next
+as the clinic grows, because patients are written 25 at a time and forgotten before the next
 batch, entries straight from their columns (no ORM object or schema per entry). The import
 posts the larger document to an empty installation.
 

@@ -102,8 +102,9 @@ def patient_block(patient: Patient) -> dict:
     return next(patient_blocks(clinic, [patient.id]))
 
 
-# Patients read together: a few queries per batch, and only one batch's rows in memory.
-BATCH = 50
+# Patients read together: a few queries per batch, and only one batch's rows in memory
+# (25: as fast as 50, half the memory; 10 costs a quarter more time).
+BATCH = 25
 
 # What entry_json() reads of an entry: columns only, no ORM object per entry.
 ENTRY_COLUMNS = (
