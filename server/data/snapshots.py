@@ -12,6 +12,7 @@ nothing but migrations writes that way. Flags are not tracked: the panel counts 
 
 from __future__ import annotations
 
+from datetime import UTC
 from itertools import chain
 
 from sqlalchemy import delete, event, inspect, select
@@ -23,6 +24,7 @@ from .extensions import db
 from .models import BaselineChoice, Clinic, Entry, OutcomeSnapshot, Patient, TreatmentSession
 
 # Tables whose rows belong to one patient and feed outcomes.headline().
+RECENT_SCORES = 12  # points of the panel's trend sparkline
 PATIENT_TABLES = {model.__table__ for model in (Entry, TreatmentSession, BaselineChoice)}
 _PATIENTS = "snapshots.patients"  # session.info keys: what this transaction has marked
 _CLINICS = "snapshots.clinics"
@@ -109,8 +111,21 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
                 response=comparison.response,
                 remission=comparison.remission,
                 reliable_change=comparison.reliable_change,
+                recent=recent_scores(own),
             )
         )
+
+
+def recent_scores(entries) -> list[dict]:
+    """The newest RECENT_SCORES of these entries, oldest first, as the panel sends them."""
+    newest = sorted(entries, key=lambda e: (e.taken_at, e.id))[-RECENT_SCORES:]
+    return [
+        {
+            "taken_at": e.taken_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "total": int(e.total) if float(e.total).is_integer() else float(e.total),
+        }
+        for e in newest
+    ]
 
 
 def _number(value) -> float | None:
