@@ -251,7 +251,7 @@ class LoginIn(StrictSchema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
-PASSWORD = validate.Length(min=10, max=1024, error="Must be 10 to 1024 characters long.")
+PASSWORD = validate.Length(min=10, max=1024, error="Use at least 10 characters (at most 1024).")
 
 
 class EnrollIn(StrictSchema):

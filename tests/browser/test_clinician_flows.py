@@ -240,8 +240,8 @@ def test_the_panel_says_why_there_is_no_response_when_the_baseline_is_below_10(d
     sign_in(desk, "doc.x@example.org")
 
     row = panel_rows(desk).filter(has_text="Alice A")
-    expect(row.locator("td").nth(3)).to_have_text("n/a: baseline below 10")
     expect(row.locator("td").nth(4)).to_have_text("n/a: baseline below 10")
+    expect(row.locator("td").nth(5)).to_have_text("n/a: baseline below 10")
 
 
 def test_the_panel_shows_a_responder_with_a_yes_badge_and_the_change(desk, world):
@@ -252,10 +252,12 @@ def test_the_panel_shows_a_responder_with_a_yes_badge_and_the_change(desk, world
     sign_in(desk, "doc.x@example.org")
 
     row = panel_rows(desk).filter(has_text="Bob B")
-    expect(row.locator("td").nth(1)).to_have_text("8 (mild)")
-    expect(row.locator("td").nth(2)).to_have_text("−10 points (55.6 %)")
-    expect(row.locator("td").nth(3).locator(".badge.yes")).to_have_text("yes")
-    expect(row.locator("td").nth(4)).to_have_text("no")
+    expect(row.locator("td").nth(2)).to_have_text("8 (mild)")
+    expect(row.locator("td").nth(3)).to_have_text("−10 points (55.6 %)")
+    expect(row.locator("td").nth(4).locator(".badge.yes")).to_have_text("yes")
+    expect(row.locator("td").nth(5)).to_have_text("no")
+    expect(row.get_by_role("img")).to_have_accessible_name("PHQ-9, last 2 scores, oldest first: 18, 8")
+    expect(row.locator("td").nth(6)).to_have_text("2 days ago")
 
 
 def test_the_panel_is_filtered_by_name(desk, world):
@@ -277,7 +279,7 @@ def test_the_panel_puts_the_overdue_patient_first_and_can_be_ordered_by_name(des
     submit(world.as_patient_b(), phq9(12), ago(days=20))  # PHQ-9 every 14 days: overdue
     sign_in(desk, "doc.x@example.org")
     expect(panel_rows(desk).locator("th")).to_have_text(["Bob B", "Alice A"])
-    expect(panel_rows(desk).first.locator(".badge.overdue")).to_have_text("overdue")
+    expect(panel_rows(desk).first.locator(".badge.overdue")).to_have_text("overdue 6 days")
 
     desk.get_by_label("Order").select_option(label="Name")
     desk.get_by_role("button", name="Show").click()
@@ -406,7 +408,9 @@ def test_the_sessions_table_marks_a_pre_and_post_pair_with_overlapping_recall(de
     row = region(desk, "Treatment sessions").locator("tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("PHQ-9: pre 15, post 9, change −6")
-    expect(row.locator(".badge.na")).to_have_text("overlapping recall")
+    # Marked, and said once under the table rather than on every row.
+    expect(row.locator(".overlap-mark")).to_have_text("* (recall periods overlap)")
+    expect(region(desk, "Treatment sessions").locator("p.hint").filter(has_text="*")).to_have_count(1)
 
 
 def test_session_notes_are_shown_in_the_sessions_table_and_in_the_printed_summary(desk, world):
@@ -464,7 +468,9 @@ def seed_a_course_of_treatment(world) -> None:
         submit(clinician, answers, ago(days=days), instrument="madrs", pid=pid)
 
 
-def test_the_patient_page_prints_as_a_clean_summary_of_at_most_two_pages(desk, world):
+def test_the_patient_page_prints_as_a_one_page_summary_with_its_scores_and_who_printed_it(
+    desk, world
+):
     seed_a_course_of_treatment(world)
     sign_in(desk, "doc.x@example.org")
     open_patient(desk, world.patient_a.id, "Alice A")
@@ -478,16 +484,36 @@ def test_the_patient_page_prints_as_a_clean_summary_of_at_most_two_pages(desk, w
     for control in desk.locator("button, a.button").all():
         expect(control).to_be_hidden()
     expect(desk.get_by_role("navigation", name="Main")).to_be_hidden()
+    head = desk.locator(".print-head")
+    expect(head).to_contain_text("Clinic X")
+    expect(head).to_contain_text("Printed ")
+    expect(head).to_contain_text("by Dr Test")
     expect(desk.locator("dl.figures").first).to_be_visible()
     expect(desk.locator("svg.chart").first).to_be_visible()
+    legend = desk.get_by_role("list", name="How the charts are drawn")
+    expect(legend).to_be_visible()
+    expect(legend).to_contain_text("lower is better")
+    expect(legend).to_contain_text("Treatment session")
+    phq9_scores = region(desk, "PHQ-9").locator("table.scores")
+    expect(phq9_scores.locator("caption")).to_have_text("PHQ-9 scores")
+    expect(phq9_scores.locator("tbody tr")).to_have_count(7)
+    expect(phq9_scores.locator("tbody tr").first.locator("td").first).to_have_text("7 mild")
+    expect(region(desk, "Safety flags")).to_contain_text("No open safety flags")
     expect(region(desk, "Treatment sessions").get_by_role("table")).to_be_visible()
+    # Empty sections stay off the paper; a badge is no taller than the text beside it.
+    expect(region(desk, "Side effects reported after sessions")).to_be_hidden()
+    badge = region(desk, "Treatment sessions").locator(".badge").first
+    cell = region(desk, "Treatment sessions").locator("tbody tr td").first
+    badge_size = desk.evaluate("e => parseFloat(getComputedStyle(e).fontSize)", badge.element_handle())
+    cell_size = desk.evaluate("e => parseFloat(getComputedStyle(e).fontSize)", cell.element_handle())
+    assert badge_size <= cell_size, (badge_size, cell_size)
     screenshot(desk, "clinician-patient-print")
 
     path = OUTPUT / "clinician-patient-summary.pdf"
     path.parent.mkdir(parents=True, exist_ok=True)
     desk.pdf(path=str(path), format="A4")
     pages = len(PAGE_OBJECT.findall(path.read_bytes()))
-    assert 1 <= pages <= 2, f"the printed summary has {pages} pages: {path}"
+    assert pages == 1, f"the printed summary has {pages} pages: {path}"
 
 
 # ---------------------------------------------------------------- clinic admin
@@ -588,9 +614,9 @@ def test_the_audit_log_shows_events_and_filters_by_action(desk, world):
         ["flag.resolve"]
     )
     expect(region(desk, "Audit log").get_by_label("Action")).to_have_value("flag.resolve")
-    expect(region(desk, "Audit log").locator("tbody tr").get_by_role("link")).to_have_text(
-        world.patient_b.id[:8]
-    )
+    resolved = region(desk, "Audit log").locator("tbody tr")
+    expect(resolved.get_by_role("link")).to_have_text("Bob B")
+    expect(resolved.locator("td").nth(1)).to_have_text("Dr Test, clinician")
 
 
 def test_a_clinician_who_is_not_an_admin_sees_tokens_but_no_clinicians_or_audit(desk, world):
