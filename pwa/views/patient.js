@@ -242,17 +242,17 @@ function sessionsSection(id, sessions, summaries, byId, words, refresh) {
   const when = (s) => dayAndTime(s.started_at);
   return h('section', { class: 'card', 'aria-labelledby': 'sessions-title' },
     h('h2', { id: 'sessions-title' }, 'Treatment sessions'),
-    sessions.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'sessions' },
+    sessions.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'sessions cards' },
       h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Status', 'Before and after', 'Notes'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col', class: 'no-print' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, sessions.map((s) => h('tr', { class: `session-${s.status}` },
         h('th', { scope: 'row' }, when(s)),
-        h('td', {}, labelOf(words.treatments, s.treatment)),
-        h('td', {}, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
-        h('td', { class: 'session-status' }, statusBadge(s, words.session_statuses)),
-        h('td', {}, describePairs(s.id), reportLines(s, words)),
-        h('td', { class: 'session-notes' }, s.notes || '–'),
-        h('td', { class: 'no-print' }, h('div', { class: 'row-actions' },
+        h('td', { 'data-label': 'Treatment' }, labelOf(words.treatments, s.treatment)),
+        h('td', { 'data-label': 'Dose' }, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
+        h('td', { class: 'session-status', 'data-label': 'Status' }, statusBadge(s, words.session_statuses)),
+        h('td', { class: 'wide-cell', 'data-label': 'Before and after' }, describePairs(s.id), reportLines(s, words)),
+        h('td', { class: 'session-notes wide-cell', 'data-label': 'Notes' }, s.notes || '–'),
+        h('td', { class: 'no-print row-buttons' }, h('div', { class: 'row-actions' },
           s.status === 'cancelled' ? null : h('a', {
             class: 'button', href: `#/monitoring?patient=${encodeURIComponent(id)}&session=${encodeURIComponent(s.id)}`,
             'aria-label': `${s.monitoring_recorded ? 'Monitoring record' : 'Record monitoring'} for the session of ${when(s)}`,
@@ -384,19 +384,20 @@ function entriesSection(id, entries, byId, summaries, words, refresh) {
   return h('section', { class: 'card no-print', 'aria-labelledby': 'entries-title' },
     h('h2', { id: 'entries-title' }, 'Entries'),
     message,
-    newest.length ? h('div', { class: 'table-scroll' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Taken', 'Questionnaire', 'Context', 'Total', 'Flags', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    newest.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'cards' },
+      h('thead', {}, h('tr', {}, ['Taken', 'Questionnaire', 'Context', 'Total', 'Flags', 'Status'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, newest.map((entry) => {
         const instrument = byId[entry.instrument];
         const voidArea = h('div');
         return h('tr', { class: entry.voided ? 'voided' : null },
           h('th', { scope: 'row' }, dayAndTime(entry.taken_at)),
-          h('td', {}, instrument ? instrument.name : entry.instrument),
-          h('td', {}, labelOf(words.contexts, entry.context)),
-          h('td', {}, `${scoreText(entry.total)}${entry.severity ? ` (${entry.severity})` : ''}${entry.prorated ? ', prorated' : ''}`),
-          h('td', {}, entry.flags.length ? h('span', { class: 'badge flag' }, `flag: ${safetyItemsOf(entry, instrument)}`) : ''),
-          h('td', {}, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
-          h('td', { class: 'no-print' }, entry.voided ? '' : [
+          h('td', { 'data-label': 'Questionnaire' }, instrument ? instrument.name : entry.instrument),
+          h('td', { 'data-label': 'Context' }, labelOf(words.contexts, entry.context)),
+          h('td', { 'data-label': 'Total' }, `${scoreText(entry.total)}${entry.severity ? ` (${entry.severity})` : ''}${entry.prorated ? ', prorated' : ''}`),
+          h('td', { class: 'optional' }, entry.flags.length ? h('span', { class: 'badge flag' }, `flag: ${safetyItemsOf(entry, instrument)}`) : ''),
+          h('td', { class: 'optional' }, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
+          h('td', { class: 'no-print row-buttons' }, entry.voided ? '' : [
             instrument && instrument.kind === 'quick_rating' ? null : baselines[entry.instrument] === entry.id
               ? button('Clear baseline', () => act(() => api(`/patients/${id}/baseline/${entry.instrument}`, { method: 'DELETE' })))
               : button('Use as baseline', () => act(() => api(`/patients/${id}/baseline/${entry.instrument}`, { method: 'PUT', body: { entry_id: entry.id } })),
