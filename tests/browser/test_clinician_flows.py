@@ -257,7 +257,8 @@ def test_the_panel_shows_a_responder_with_a_yes_badge_and_the_change(desk, world
     expect(row.locator("td").nth(3)).to_have_text("−10 points (55.6 %)")
     expect(row.locator("td").nth(4).locator(".badge.yes")).to_have_text("yes")
     expect(row.locator("td").nth(5)).to_have_text("no")
-    expect(row.get_by_role("img")).to_have_accessible_name("PHQ-9, last 2 scores, oldest first: 18, 8")
+    trend = row.get_by_role("img")
+    expect(trend).to_have_accessible_name("PHQ-9, last 2 scores, oldest first: 18, 8")
     expect(row.locator("td").nth(6)).to_have_text("2 days ago")
 
 
@@ -480,7 +481,8 @@ def test_the_sessions_table_marks_a_pre_and_post_pair_with_overlapping_recall(de
     expect(row).to_contain_text("PHQ-9: pre 15, post 9, change −6")
     # Marked, and said once under the table rather than on every row.
     expect(row.locator(".overlap-mark")).to_have_text("* (recall periods overlap)")
-    expect(region(desk, "Treatment sessions").locator("p.hint").filter(has_text="*")).to_have_count(1)
+    footnotes = region(desk, "Treatment sessions").locator("p.hint").filter(has_text="*")
+    expect(footnotes).to_have_count(1)
 
 
 def test_session_notes_are_shown_in_the_sessions_table_and_in_the_printed_summary(desk, world):
@@ -574,8 +576,9 @@ def test_the_patient_page_prints_as_a_one_page_summary_with_its_scores_and_who_p
     expect(region(desk, "Side effects reported after sessions")).to_be_hidden()
     badge = region(desk, "Treatment sessions").locator(".badge").first
     cell = region(desk, "Treatment sessions").locator("tbody tr td").first
-    badge_size = desk.evaluate("e => parseFloat(getComputedStyle(e).fontSize)", badge.element_handle())
-    cell_size = desk.evaluate("e => parseFloat(getComputedStyle(e).fontSize)", cell.element_handle())
+    size = "e => parseFloat(getComputedStyle(e).fontSize)"
+    badge_size = desk.evaluate(size, badge.element_handle())
+    cell_size = desk.evaluate(size, cell.element_handle())
     assert badge_size <= cell_size, (badge_size, cell_size)
     screenshot(desk, "clinician-patient-print")
 
@@ -761,7 +764,8 @@ def test_every_clinician_screen_is_axe_clean_fits_the_screen_and_is_saved(
     viewport = PHONE if device == "phone" else DESKTOP
     desk.set_viewport_size(viewport)
     desk.emulate_media(color_scheme=scheme)
-    prefix = f"clinician-{'' if device == 'desktop' else 'phone-'}{'dark-' if scheme == 'dark' else ''}"
+    size = "" if device == "desktop" else "phone-"
+    prefix = f"clinician-{size}{'dark-' if scheme == 'dark' else ''}"
     saved = []
     found: dict[str, list[dict]] = {}
     widths: dict[str, int] = {}
