@@ -72,6 +72,7 @@ async function route() {
   const main = document.getElementById('main');
   const frame = h('div', { class: 'frame' });
   try {
+    if (state.user && state.user.role === 'clinician') await clinicianStyles();
     const view = await ROUTES[name]();
     if (ticket !== routing) return;
     renderNav(name);
@@ -128,6 +129,21 @@ function renderHelpLink(current) {
   }
   if (current === 'help') link.setAttribute('aria-current', 'page');
   else link.removeAttribute('aria-current');
+}
+
+let clinicianSheet = null;
+
+/** The clinician's own stylesheet, added once and waited for (a patient never loads it). */
+function clinicianStyles() {
+  if (!clinicianSheet) {
+    clinicianSheet = new Promise((resolve) => {
+      const link = h('link', { rel: 'stylesheet', href: '/clinician.css' });
+      link.addEventListener('load', resolve);
+      link.addEventListener('error', resolve); // unstyled beats unusable
+      document.head.append(link);
+    });
+  }
+  return clinicianSheet;
 }
 
 /** "Sign out" in the header of every clinician screen (a shared computer at the clinic). */
