@@ -79,7 +79,7 @@ function table(rows, total, shown, scale, names, instrument, reasons) {
       ? `${rows.length} patients, ${name} figures`
       : `${rows.length} of ${total} patients (${SHOWN[shown].label.toLowerCase()}), ${name} figures`),
     h('thead', {}, h('tr', {},
-      ['Patient', 'Safety flags', 'Trend', 'Latest', 'Change', 'Response', 'Remission',
+      ['Patient', 'Safety flags', 'Trend', 'Latest', 'Change', 'Outcome',
         'Last check-in', 'Next check-in', 'Sessions'].map((label) => h('th', { scope: 'col' }, label)))),
     h('tbody', {}, rows.map((row) => h('tr', { class: row.open_flag_count ? `flagged${row.open_flag_overdue ? ' flag-overdue' : ''}` : null },
       h('th', { scope: 'row' }, h('a', { href: `#/patient?id=${row.patient.id}` }, row.patient.display_name),
@@ -88,13 +88,21 @@ function table(rows, total, shown, scale, names, instrument, reasons) {
       cell('Trend', trend(row, scale)),
       cell('Latest', row.latest ? `${scoreText(row.latest.total)} (${row.latest.severity})` : '–'),
       cell('Change', changeText(row.change, row.percent_change) || '–'),
-      cell('Response', yesNo(row.response, row.outcome_unavailable, reasons)),
-      cell('Remission', yesNo(row.remission, row.outcome_unavailable, reasons)),
+      cell('Outcome', outcome(row, reasons)),
       cell('Last check-in', row.last_entry_at ? daysAgo(row.last_entry_at, now) : 'never'),
       cell('Next check-in', row.overdue
         ? h('span', { class: 'badge overdue' }, row.next_due_at ? `overdue ${durationWords(hoursSince(row.next_due_at, now))}` : 'overdue')
         : (row.next_due_at ? `due ${day(row.next_due_at)}` : '–')),
       cell('Sessions', String(row.sessions_count)))))));
+}
+
+/** Response and remission in one cell: "responding", "in remission", or why neither is known. */
+function outcome(row, reasons) {
+  if (row.response === null && row.remission === null) return yesNo(null, row.outcome_unavailable, reasons);
+  return [
+    h('span', { class: `badge ${row.response ? 'yes' : 'no'}` }, row.response ? 'responding' : 'not responding'),
+    row.remission ? [' ', h('span', { class: 'badge yes' }, 'in remission')] : null,
+  ];
 }
 
 /** "today", "yesterday", "12 days ago": how long since the patient last checked in. */
