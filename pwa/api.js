@@ -69,7 +69,36 @@ export async function allPages(path) {
   return items;
 }
 
-/** Plain words for an error, with every field the server named. */
+// The API's field names in the words of the app's labels, for errors shown away from the form
+// field they belong to ("Password: …", never "password: …").
+const FIELD_WORDS = {
+  password: 'Password',
+  new_password: 'New password',
+  current_password: 'Current password',
+  email: 'Email',
+  display_name: 'Name',
+  name: 'Name',
+  external_id: 'External id',
+  timezone: 'Time zone',
+  code: 'Code',
+  note: 'Note',
+  reason: 'Reason',
+  started_at: 'Start',
+  dose_mg: 'Dose',
+  taken_at: 'Time',
+  expires_in_days: 'Valid for',
+};
+
+/** "Crisis line phone" for "crisis crisis_line phone"; a known name as its label. */
+function fieldWords(path) {
+  const parts = path.split(/[ .]/).filter(Boolean);
+  const last = parts[parts.length - 1];
+  if (FIELD_WORDS[last]) return FIELD_WORDS[last];
+  const words = [...new Set(parts.flatMap((part) => part.split('_')))].join(' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Plain words for an error, with every field the server named (by its label). */
 export function errorMessage(error) {
   if (error instanceof NetworkError) return 'You seem to be offline. Try again when you are connected.';
   if (!(error instanceof ApiError)) return 'Something went wrong.';
@@ -77,7 +106,7 @@ export function errorMessage(error) {
   if (error.body && error.body.message) parts.push(error.body.message);
   const walk = (value, path) => {
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
-      parts.push(`${path ? `${path}: ` : ''}${value.join(' ')}`);
+      parts.push(`${path ? `${fieldWords(path)}: ` : ''}${value.join(' ')}`);
     } else if (value && typeof value === 'object') {
       for (const [key, inner] of Object.entries(value)) {
         walk(inner, ['json', 'query', '_schema'].includes(key) ? path : (path ? `${path} ${key}` : key));

@@ -3,8 +3,8 @@
 
 import { ApiError, NetworkError, errorMessage } from './api.js';
 import { currentRoute, onNavigate } from './nav.js';
-import { flushOutbox, loadSession, sessionEnded, state, watchConnection } from './session.js';
-import { focusHeading, h, show } from './ui.js';
+import { flushOutbox, loadSession, sessionEnded, signOut, state, watchConnection } from './session.js';
+import { alertBox, focusHeading, h, show } from './ui.js';
 
 const ROUTES = {
   '': () => import('./views/home.js'),
@@ -68,9 +68,11 @@ async function route() {
   if (!(name in ROUTES)) name = '';
   document.body.classList.toggle('wide', Boolean(state.user && state.user.role === 'clinician'));
   renderHelpLink(name); // before the screen loads: help stays in reach if a screen fails
+  renderSignOut();
   const main = document.getElementById('main');
   const frame = h('div', { class: 'frame' });
   try {
+    if (state.user && state.user.role === 'clinician') await clinicianStyles();
     const view = await ROUTES[name]();
     if (ticket !== routing) return;
     renderNav(name);
@@ -127,6 +129,45 @@ function renderHelpLink(current) {
   }
   if (current === 'help') link.setAttribute('aria-current', 'page');
   else link.removeAttribute('aria-current');
+}
+
+let clinicianSheet = null;
+
+/** The clinician's own stylesheet, added once and waited for (a patient never loads it). */
+function clinicianStyles() {
+  if (!clinicianSheet) {
+    clinicianSheet = new Promise((resolve) => {
+      const link = h('link', { rel: 'stylesheet', href: '/clinician.css' });
+      link.addEventListener('load', resolve);
+      link.addEventListener('error', resolve); // unstyled beats unusable
+      document.head.append(link);
+    });
+  }
+  return clinicianSheet;
+}
+
+/** "Sign out" in the header of every clinician screen (a shared computer at the clinic). */
+function renderSignOut() {
+  let control = document.getElementById('sign-out');
+  if (!(state.user && state.user.role === 'clinician')) {
+    if (control) control.remove();
+    return;
+  }
+  if (control) return;
+  control = h('button', { id: 'sign-out', type: 'button', class: 'sign-out' }, 'Sign out');
+  control.addEventListener('click', async () => {
+    control.disabled = true;
+    try {
+      await signOut();
+    } catch (error) {
+      control.disabled = false;
+      const box = alertBox(`You are still signed in: ${errorMessage(error)}`);
+      box.tabIndex = -1;
+      document.getElementById('main').prepend(box);
+      box.focus();
+    }
+  });
+  document.querySelector('.bar').append(control);
 }
 
 async function boot() {

@@ -175,14 +175,33 @@ export function outcomeMeanings(thresholds) {
   return words;
 }
 
-/** A new enrollment or reset code: the code, its link and QR code, and until when it works. */
-export function enrollmentDetails(enrollment) {
+/** A new enrollment or reset code: the code, its link and QR code, and until when it works.
+ * An enrollment code comes as a handout for the patient (`name`, `clinic`): the three steps
+ * to follow, printed alone on one page by its Print button. */
+export function enrollmentDetails(enrollment, { name, clinic } = {}) {
   const kind = enrollment.purpose === 'reset' ? 'reset' : 'enrollment';
-  return h('div', { class: 'enrollment' },
-    h('p', {}, `${kind === 'reset' ? 'Reset' : 'Enrollment'} code: `, h('strong', { class: 'code' }, enrollment.code)),
-    h('p', {}, 'Link: ', h('a', { href: enrollment.url }, enrollment.url)),
+  const code = h('strong', { class: 'code' }, enrollment.code);
+  const details = [
+    h('p', {}, `${kind === 'reset' ? 'Reset' : 'Enrollment'} code: `, code),
+    h('p', { class: 'link' }, 'Link: ', h('a', { href: enrollment.url }, enrollment.url)),
     h('p', { class: 'hint' }, `Works once, until ${day(enrollment.expires_at)}.`),
-    qrImage(enrollment.qr_svg, `QR code for the ${kind} link of code ${enrollment.code}`));
+    qrImage(enrollment.qr_svg, `QR code for the ${kind} link of code ${enrollment.code}`),
+  ];
+  if (kind === 'reset') return h('div', { class: 'enrollment' }, details);
+  const print = () => {
+    document.body.classList.add('printing-handout');
+    window.addEventListener('afterprint', () => document.body.classList.remove('printing-handout'), { once: true });
+    window.print();
+  };
+  return h('div', { class: 'enrollment handout' },
+    h('p', { class: 'handout-title' }, `${clinic ? `${clinic}: ` : ''}your Tidemark check-ins${name ? `, for ${name}` : ''}`),
+    details,
+    h('h3', {}, 'Three steps for the patient'),
+    h('ol', { class: 'steps' },
+      h('li', {}, 'Scan the QR code with your phone\'s camera, or type the link into your phone\'s browser.'),
+      h('li', {}, `Check the code ${enrollment.code} is filled in, then enter your email and choose a password (at least 10 characters).`),
+      h('li', {}, 'Answer your first check-in. Then add Tidemark to your home screen to find it again.')),
+    h('p', { class: 'no-print' }, h('button', { type: 'button', onclick: print }, 'Print handout')));
 }
 
 // ---------------------------------------------------------------- safety flags

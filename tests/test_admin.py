@@ -92,8 +92,21 @@ def test_the_audit_log_answers_the_list_envelope_with_records_in_the_contracts_s
     assert response.status_code == 200
     assert set(response.json) == {"items", "next_cursor"}
     [sign_in] = [item for item in response.json["items"] if item["action"] == "auth.login"]
-    assert set(sign_in) == {"id", "at", "actor", "action", "patient_id", "ip", "detail"}
-    assert sign_in["actor"] == {"id": world.admin_x.id, "role": "clinician"}
+    assert set(sign_in) == {
+        "id",
+        "at",
+        "actor",
+        "action",
+        "patient_id",
+        "patient_name",
+        "ip",
+        "detail",
+    }
+    assert sign_in["actor"] == {
+        "id": world.admin_x.id,
+        "role": "clinician",
+        "display_name": world.admin_x.display_name,
+    }
     assert UTC_SECONDS.match(sign_in["at"])
     assert sign_in["patient_id"] is None
     assert sign_in["ip"] == "127.0.0.1"
@@ -118,6 +131,23 @@ def test_a_clinicians_read_of_a_patient_shows_in_the_log_with_that_patient(app, 
 
     assert records
     assert {record["actor"]["id"] for record in records} == {world.clinician_x.id}
+    assert {record["patient_name"] for record in records} == {"Alice A"}
+    assert {record["actor"]["display_name"] for record in records} == {
+        world.clinician_x.display_name
+    }
+
+
+def test_the_audit_log_names_a_patient_who_acted_and_nobody_for_a_record_without_one(app, world):
+    assert world.as_patient_a().get("/api/v1/patients/me/entries").status_code == 200
+    _add_audit_record(app, world.clinic_x.id, _now())  # no actor, no patient
+
+    records = _read_log(world.as_admin_x())
+
+    logins = [r for r in records if r["action"] == "auth.login"]
+    [login] = [r for r in logins if r["actor"]["role"] == "patient"]
+    assert login["actor"]["display_name"] == "Alice A"
+    [bare] = [r for r in records if r["action"] == "test.event"]
+    assert (bare["actor"], bare["patient_name"]) == (None, None)
 
 
 def test_the_audit_log_is_newest_first(app, world):
@@ -568,7 +598,7 @@ def test_each_change_to_a_clinician_writes_one_audit_record(app, world, action):
 
     [record] = _read_log(world.as_admin_x(), action=action)
 
-    assert record["actor"] == {"id": world.admin_x.id, "role": "clinician"}
+    assert (record["actor"]["id"], record["actor"]["role"]) == (world.admin_x.id, "clinician")
     assert record["detail"]["clinician_id"] == created["id"]
     assert record["ip"] == "127.0.0.1"
 

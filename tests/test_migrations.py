@@ -186,6 +186,10 @@ def test_upgrading_fills_the_snapshots_of_patients_who_had_entries_before(fresh_
         assert (phq9["baseline_total"], phq9["latest_total"], phq9["change"]) == (18, 8, 10)
         assert bool(phq9["response"]) is True and bool(phq9["remission"]) is False
         assert madrs["change"] == 19
+        # The panel's trend: both PHQ-9 scores, oldest first, the voided one left out.
+        recent = phq9["recent"]  # JSON text on SQLite
+        recent = json.loads(recent) if isinstance(recent, str) else recent
+        assert [point["total"] for point in recent] == [18, 8]
         assert bool(madrs["remission"]) is False  # 11 is above the clinic's cut-off of 10
 
         # The app's own recompute agrees with the backfill to the last column.

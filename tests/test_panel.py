@@ -34,6 +34,7 @@ ROW_FIELDS = {
     "sessions_count",
     "overdue",
     "next_due_at",
+    "recent_scores",
 }
 PATIENT_FIELDS = {
     "id",
@@ -888,6 +889,59 @@ def test_the_panel_runs_the_same_number_of_queries_for_10_and_200_patients(app, 
     assert sum(row["open_flag_count"] for row in large_response.json["items"]) == 67
     assert sum(row["sessions_count"] for row in large_response.json["items"]) == 400
     assert len(small) == len(large), "\n".join(large)
+
+
+# ---------------------------------------------------------------- the trend sparkline
+
+
+def test_recent_scores_are_the_newest_twelve_of_the_instrument_oldest_first(app, world, clinician):
+    pid = add_patients(app, world, "Tess T")["Tess T"]
+    taken = [ago(days=40 - 2 * n) for n in range(14)]
+    for n, moment in enumerate(taken):
+        record(clinician, pid, 5 + n, moment)
+    anxiety = record(clinician, pid, 9, ago(days=1), instrument="gad7")
+
+    row = row_of(clinician, pid)
+
+    assert (
+        row["recent_scores"]
+        == [{"taken_at": stamp(moment), "total": 5 + n} for n, moment in enumerate(taken)][2:]
+    )
+    assert row_of(clinician, pid, instrument="gad7")["recent_scores"] == [
+        {"taken_at": anxiety["taken_at"], "total": 9}
+    ]
+
+
+def test_recent_scores_leave_out_a_voided_entry_and_take_post_session_ones(app, world, clinician):
+    pid = add_patients(app, world, "Uma U")["Uma U"]
+    started = ago(days=6)
+    add_session(clinician, pid, started)
+    record(clinician, pid, 18, ago(days=20))
+    mistaken = record(clinician, pid, 24, ago(days=10))
+    record(clinician, pid, 12, started + timedelta(hours=3), context="post_session")
+    voided = clinician.post(
+        f"/api/v1/patients/{pid}/entries/{mistaken['id']}/void", json={"reason": "wrong patient"}
+    )
+    assert voided.status_code == 200, voided.json
+
+    assert [point["total"] for point in row_of(clinician, pid)["recent_scores"]] == [18, 12]
+
+
+def test_a_patient_without_entries_has_no_recent_scores(app, world, clinician):
+    pid = add_patients(app, world, "Vic V")["Vic V"]
+
+    assert row_of(clinician, pid)["recent_scores"] == []
+
+
+def test_a_prorated_total_is_sent_unrounded_in_the_recent_scores(app, world, clinician):
+    pid = add_patients(app, world, "Wes W")["Wes W"]
+    body = entry_body(
+        "phq9", answers=[3, 3, 3, 3, 3, 1, None, None, 0], taken_at=ago(days=2).isoformat()
+    )
+    assert clinician.post(f"/api/v1/patients/{pid}/entries", json=body).status_code == 201
+
+    [point] = row_of(clinician, pid)["recent_scores"]
+    assert point["total"] == pytest.approx(16 * 9 / 7)
 
 
 # ---------------------------------------------------------------- who sees the panel

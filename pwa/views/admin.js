@@ -5,7 +5,7 @@
 import { devicesSection, passwordSection } from '../account.js';
 import { allPages, api, errorMessage } from '../api.js';
 import { choices, dayAndTime, labelOf } from '../format.js';
-import { signOut, state, vocabularies } from '../session.js';
+import { state, vocabularies } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
 import { Incomplete, apiForm, enrollmentDetails, field, select } from '../widgets.js';
 
@@ -30,8 +30,7 @@ export async function render(main, params, newToken = null) {
     devices,
     tokensSection(tokens, words.token_scopes, refresh, (token) => render(main, params, token), newToken),
     admin ? cliniciansSection(clinicians, words.roles, refresh) : null,
-    admin ? await auditSection(params, words) : null,
-    h('section', { class: 'card' }, button('Sign out', () => signOut())));
+    admin ? await auditSection(params, words) : null);
   focusHeading(main);
 }
 
@@ -235,14 +234,15 @@ function tokensSection(tokens, scopes, refresh, showNew, newToken) {
     h('p', {}, 'For scripts: send "Authorization: Bearer <token>". A token is shown once, when created. '
       + 'No token can administer (clinicians, tokens, clinic settings, import): that needs a signed-in session.'),
     message,
-    tokens.length ? h('table', {},
-      h('thead', {}, h('tr', {}, ['Name', 'May', 'Expires', 'Last used', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    tokens.length ? h('table', { class: 'cards' },
+      h('thead', {}, h('tr', {}, ['Name', 'May', 'Expires', 'Last used'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, tokens.map((token) => h('tr', {},
         h('th', { scope: 'row' }, token.name),
-        h('td', {}, labelOf(scopes, token.scope)),
-        h('td', {}, token.revoked ? 'revoked' : dayAndTime(token.expires_at)),
-        h('td', {}, token.last_used_at ? dayAndTime(token.last_used_at) : 'never'),
-        h('td', {}, token.revoked ? '' : button('Revoke', async () => {
+        h('td', { 'data-label': 'May' }, labelOf(scopes, token.scope)),
+        h('td', { 'data-label': 'Expires' }, token.revoked ? 'revoked' : dayAndTime(token.expires_at)),
+        h('td', { 'data-label': 'Last used' }, token.last_used_at ? dayAndTime(token.last_used_at) : 'never'),
+        h('td', { class: 'row-buttons' }, token.revoked ? '' : button('Revoke', async () => {
           try {
             await api(`/auth/tokens/${token.id}`, { method: 'DELETE' });
             await refresh();
@@ -292,14 +292,15 @@ function cliniciansSection(clinicians, roles, refresh) {
   return h('section', { class: 'card', 'aria-labelledby': 'clinicians-title' },
     h('h2', { id: 'clinicians-title' }, 'Clinicians'),
     message,
-    h('table', {},
-      h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    h('table', { class: 'cards' },
+      h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, clinicians.map((c) => h('tr', {},
         h('th', { scope: 'row' }, c.display_name),
-        h('td', {}, c.email),
-        h('td', {}, labelOf(roles, c.is_admin ? 'admin' : 'clinician')),
-        h('td', {}, c.active ? 'active' : 'deactivated'),
-        h('td', {}, c.id === state.user.id ? '' : [c.active ? resetCode(c) : null, ' ', toggle(c)]))))),
+        h('td', { 'data-label': 'Email', class: 'email' }, c.email),
+        h('td', { 'data-label': 'Role' }, labelOf(roles, c.is_admin ? 'admin' : 'clinician')),
+        h('td', { 'data-label': 'Status' }, c.active ? 'active' : 'deactivated'),
+        h('td', { class: 'row-buttons' }, c.id === state.user.id ? '' : [c.active ? resetCode(c) : null, ' ', toggle(c)]))))),
     apiForm({
       path: '/clinicians',
       submitLabel: 'Add clinician',
@@ -322,6 +323,13 @@ function cliniciansSection(clinicians, roles, refresh) {
     }));
 }
 
+/** Who acted, by name and role ("Dr Test, clinician"); nobody for a failed sign-in. */
+function actorText(actor, roles) {
+  if (!actor) return '–';
+  const role = labelOf(roles, actor.role);
+  return actor.display_name ? `${actor.display_name}, ${role}` : role;
+}
+
 async function auditSection(params, words) {
   const action = params.get('action') || '';
   const patientId = params.get('patient_id') || '';
@@ -341,10 +349,12 @@ async function auditSection(params, words) {
   const add = (items, cursor) => {
     rows.append(...items.map((event) => h('tr', {},
       h('th', { scope: 'row' }, dayAndTime(event.at)),
-      h('td', {}, labelOf(words.audit_actions, event.action)),
-      h('td', {}, event.actor ? `${labelOf(words.roles, event.actor.role)} ${event.actor.id.slice(0, 8)}` : '–'),
-      h('td', {}, event.patient_id ? h('a', { href: `#/patient?id=${event.patient_id}` }, event.patient_id.slice(0, 8)) : '–'),
-      h('td', {}, event.ip || ''))));
+      h('td', { 'data-label': 'Action' }, labelOf(words.audit_actions, event.action)),
+      h('td', { 'data-label': 'Who' }, actorText(event.actor, words.roles)),
+      h('td', { 'data-label': 'Patient' }, event.patient_id
+        ? h('a', { href: `#/patient?id=${event.patient_id}` }, event.patient_name || 'a patient no longer listed')
+        : '–'),
+      h('td', { 'data-label': 'Address' }, event.ip || '–'))));
     show(more, cursor ? button('Show older', async () => {
       const next = await api(`/audit?${query}&cursor=${encodeURIComponent(cursor)}`);
       add(next.items, next.next_cursor);
@@ -368,7 +378,7 @@ async function auditSection(params, words) {
   return h('section', { class: 'card', 'aria-labelledby': 'audit-title' },
     h('h2', { id: 'audit-title' }, 'Audit log'),
     filters,
-    h('div', { class: 'table-scroll' }, h('table', {},
+    h('div', { class: 'table-scroll' }, h('table', { class: 'cards audit' },
       h('thead', {}, h('tr', {}, ['When', 'Action', 'Who', 'Patient', 'Address'].map((t) => h('th', { scope: 'col' }, t)))),
       rows)),
     more);

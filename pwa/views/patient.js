@@ -1,6 +1,7 @@
 // One patient for the clinician: open safety flags first (resolved where they are shown),
 // then outcomes and charts, sessions, entries, MADRS, schedule, enrollment and exports.
-// Prints as a one- or two-page summary, with open and recently resolved flags.
+// Prints as a one-page summary: clinic, patient, who printed it and when, open and recently
+// resolved flags, each scale's figures, chart (with a legend) and newest scores, and sessions.
 
 import { allPages, api, errorMessage } from '../api.js';
 import { chart, outcomeLines, pairChart } from '../chart.js';
@@ -9,7 +10,7 @@ import {
   scoreText,
 } from '../format.js';
 import { reminderSettingsForm } from '../reminder-settings.js';
-import { instruments, vocabularies } from '../session.js';
+import { instruments, state, vocabularies } from '../session.js';
 import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
 import {
   Incomplete, apiForm, changeText, enrollmentDetails, field, flagAge, flagSource, outcomeMeanings, raisedByText,
@@ -47,6 +48,9 @@ export async function render(main, params) {
   const safety = safetyArea(summaries[0] ? summaries[0].open_flags : [], resolved, scales, patient.display_name);
 
   show(main,
+    h('header', { class: 'print-only print-head' },
+      h('p', {}, h('strong', {}, state.user.clinic.name), ' · Patient summary'),
+      h('p', {}, `Printed ${dayAndTime(new Date())} by ${state.user.display_name}`)),
     safety.banner,
     h('div', { class: 'title-row' },
       h('h1', {}, patient.display_name),
@@ -63,14 +67,15 @@ export async function render(main, params) {
     ].join('')),
     safety.printed,
     h('div', { class: 'outcomes' },
-      summaries.map((summary) => outcomeSection(summary, byId[summary.instrument], sessions, words))),
+      summaries.map((summary) => outcomeSection(summary, byId[summary.instrument], sessions, words, entries))),
+    chartLegend(),
     sessionsSection(id, sessions, summaries, byId, words, refresh),
     sideEffectsSection(sessions, words),
     entriesSection(id, entries, byId, summaries, words, refresh),
     madrsSection(id, byId.madrs, words, refresh),
     scheduleSection(id, detail.schedule, scales.filter((s) => s.rater === 'self' && s.kind !== 'quick_rating'), refresh),
     remindersSection(id, reminders, words, patient.timezone),
-    patient.enrolled || !patient.active ? null : enrollmentSection(id),
+    patient.enrolled || !patient.active ? null : enrollmentSection(id, patient.display_name),
     accountSection(id, patient, refresh),
   );
   focusHeading(main);
@@ -120,13 +125,15 @@ function safetyArea(openFlags, resolved, scales, name) {
         h('ol', {}, open.map((flag) => h('li', {}, openFlag(flag))))) : null,
       notice ? h('p', { class: 'notice no-print', role: 'status', tabindex: '-1' }, notice) : null);
     show(printed,
-      h('h2', { id: 'flags-printed-title' }, `Safety flags resolved in the last ${RECENT_DAYS} days`),
-      open.length ? null : h('p', {}, 'No open safety flags.'),
-      recent === null ? h('p', {}, 'Resolved flags could not be loaded.')
-        : recent.length ? h('ul', {}, recent.map((flag) => h('li', {},
-          h('strong', {}, raisedByText(flag.raised_by, scales)), '. ', flagSource(flag, scales), ' ',
-          flagAge(flag).textContent, flag.note ? ` Note: ${flag.note}` : '')))
-          : h('p', {}, 'None.'));
+      h('h2', { id: 'flags-printed-title' }, 'Safety flags'),
+      recent === null ? h('p', {}, `${open.length ? '' : 'No open safety flags. '}Resolved flags could not be loaded.`)
+        : recent.length ? [
+          open.length ? null : h('p', {}, 'No open safety flags.'),
+          h('p', {}, `Resolved in the last ${RECENT_DAYS} days:`),
+          h('ul', {}, recent.map((flag) => h('li', {},
+            h('strong', {}, raisedByText(flag.raised_by, scales)), '. ', flagSource(flag, scales), ' ',
+            flagAge(flag).textContent, flag.note ? ` Note: ${flag.note}` : '')))]
+          : h('p', {}, `${open.length ? 'None' : 'No open safety flags, and none'} resolved in the last ${RECENT_DAYS} days.`));
   };
   const openFlag = (flag) => h('article', { class: 'flag-item', 'aria-labelledby': `banner-flag-${flag.id}` },
     h('h3', { id: `banner-flag-${flag.id}` }, raisedByText(flag.raised_by, scales)),
@@ -149,7 +156,7 @@ function safetyArea(openFlags, resolved, scales, name) {
 function quickRatingSection(summary, instrument, words) {
   const titleId = `outcome-${instrument.id}`;
   const pairs = ratingPairs(summary, words.treatments);
-  return h('section', { class: 'card outcome', 'aria-labelledby': titleId },
+  return h('section', { class: `card outcome${pairs.length ? '' : ' no-print'}`, 'aria-labelledby': titleId },
     h('h2', { id: titleId }, instrument.name),
     h('p', { class: 'hint' }, `“${instrument.items[0].text}” (${instrument.min} “${instrument.options[0].label}” to ${instrument.max} “${instrument.options[instrument.options.length - 1].label}”), asked before and a few hours after each session. A quick rating, not a scale: no baseline, response or remission.`),
     pairs.length
@@ -157,7 +164,38 @@ function quickRatingSection(summary, instrument, words) {
       : h('p', {}, 'No quick ratings around a session yet.'));
 }
 
-function outcomeSection(summary, instrument, sessions, words) {
+const PRINTED_SCORES = 8; // the newest entries each scale's printed score table lists
+
+/** How the charts are drawn, in words beside a sample of each line: on paper there is no
+ * pointer to read a chart with. */
+function chartLegend() {
+  const key = (kind) => h('svg:svg', { class: 'legend-key', viewBox: '0 0 24 8', width: 24, height: 8, 'aria-hidden': 'true' },
+    kind === 'session'
+      ? h('svg:g', { class: 'session' }, h('svg:line', { x1: 12, x2: 12, y1: 0, y2: 8 }))
+      : h('svg:line', { x1: 0, x2: 24, y1: 4, y2: 4, class: kind === 'trend' ? 'trend' : `ref ref-${kind}` }));
+  return h('ul', { class: 'print-only chart-legend', 'aria-label': 'How the charts are drawn' },
+    [['trend', 'Score (daily mean), lower is better'], ['baseline', 'Baseline'],
+      ['response', 'Response threshold'], ['remission', 'Remission threshold'],
+      ['session', 'Treatment session']].map(([kind, label]) => h('li', {}, key(kind), ` ${label}`)),
+    h('li', {}, 'Shading: severity bands, lightest the least severe'));
+}
+
+/** The newest scores of one scale, for print: the charts' numbers, with their context. */
+function scoreTable(instrument, entries, words) {
+  const own = entries.filter((e) => e.instrument === instrument.id && !e.voided).reverse();
+  if (!own.length) return null;
+  const listed = own.slice(0, PRINTED_SCORES);
+  return h('table', { class: 'print-only scores' },
+    h('caption', {}, own.length > listed.length
+      ? `${instrument.name}: newest ${listed.length} of ${own.length} scores` : `${instrument.name} scores`),
+    h('thead', {}, h('tr', {}, ['Date', 'Score', 'Context'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, listed.map((entry) => h('tr', {},
+      h('th', { scope: 'row' }, day(entry.taken_at)),
+      h('td', {}, `${scoreText(entry.total)}${entry.severity ? ` ${entry.severity}` : ''}`),
+      h('td', {}, labelOf(words.contexts, entry.context))))));
+}
+
+function outcomeSection(summary, instrument, sessions, words, entries) {
   if (instrument.kind === 'quick_rating') return quickRatingSection(summary, instrument, words);
   const titleId = `outcome-${instrument.id}`;
   const { thresholds } = summary;
@@ -184,7 +222,8 @@ function outcomeSection(summary, instrument, sessions, words) {
     summary.latest
       ? [h('dl', { class: 'figures' }, rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
         h('p', { class: 'hint meanings' }, Object.values(outcomeMeanings(thresholds)).join(' ')),
-        chart({ title: `${instrument.name} daily scores`, points, sessions, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max })]
+        chart({ title: `${instrument.name} daily scores`, points, sessions, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max }),
+        scoreTable(instrument, entries, words)]
       : h('p', {}, 'No entries yet.'));
 }
 
@@ -199,21 +238,23 @@ function sessionsSection(id, sessions, summaries, byId, words, refresh) {
   const describePairs = (sessionId) => (pairs[sessionId] || []).filter((p) => p.pre || p.post.length).map((p) => h('p', {},
     `${p.instrument.name}: pre ${p.pre ? scoreText(p.pre.total) : '–'}, post ${p.post.length ? p.post.map((e) => scoreText(e.total)).join(', ') : '–'}`,
     p.delta === null ? '' : `, ${changeWords(p.delta)}`,
-    p.overlapping_recall ? h('span', { class: 'badge na' }, ' overlapping recall') : null));
+    p.overlapping_recall ? h('span', { class: 'overlap-mark' }, h('span', { 'aria-hidden': 'true' }, '*'),
+      h('span', { class: 'visually-hidden' }, ' (recall periods overlap)')) : null));
+  const overlapping = Object.values(pairs).flat().some((p) => p.overlapping_recall);
   const when = (s) => dayAndTime(s.started_at);
   return h('section', { class: 'card', 'aria-labelledby': 'sessions-title' },
     h('h2', { id: 'sessions-title' }, 'Treatment sessions'),
-    sessions.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'sessions' },
+    sessions.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'sessions cards' },
       h('thead', {}, h('tr', {}, ['Date', 'Treatment', 'Dose', 'Status', 'Before and after', 'Notes'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col', class: 'no-print' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, sessions.map((s) => h('tr', { class: `session-${s.status}` },
         h('th', { scope: 'row' }, when(s)),
-        h('td', {}, labelOf(words.treatments, s.treatment)),
-        h('td', {}, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
-        h('td', { class: 'session-status' }, statusBadge(s, words.session_statuses)),
-        h('td', {}, describePairs(s.id), reportLines(s, words)),
-        h('td', { class: 'session-notes' }, s.notes || '–'),
-        h('td', { class: 'no-print' }, h('div', { class: 'row-actions' },
+        h('td', { 'data-label': 'Treatment' }, labelOf(words.treatments, s.treatment)),
+        h('td', { 'data-label': 'Dose' }, s.dose_mg === null ? '–' : `${s.dose_mg} mg`),
+        h('td', { class: 'session-status', 'data-label': 'Status' }, statusBadge(s, words.session_statuses)),
+        h('td', { class: 'wide-cell', 'data-label': 'Before and after' }, describePairs(s.id), reportLines(s, words)),
+        h('td', { class: 'session-notes wide-cell', 'data-label': 'Notes' }, s.notes || '–'),
+        h('td', { class: 'no-print row-buttons' }, h('div', { class: 'row-actions' },
           s.status === 'cancelled' ? null : h('a', {
             class: 'button', href: `#/monitoring?patient=${encodeURIComponent(id)}&session=${encodeURIComponent(s.id)}`,
             'aria-label': `${s.monitoring_recorded ? 'Monitoring record' : 'Record monitoring'} for the session of ${when(s)}`,
@@ -222,7 +263,7 @@ function sessionsSection(id, sessions, summaries, byId, words, refresh) {
           s.status === 'cancelled' || s.monitoring_recorded ? null
             : button('Cancel', () => cancelSession(editing, id, s, refresh), { 'aria-label': `Cancel the session of ${when(s)}` }))))))))
       : h('p', {}, 'No sessions yet.'),
-    h('p', { class: 'hint' }, 'Pairs less than the recall window apart (14 days for PHQ-9 and GAD-7) are marked as overlapping recall.'),
+    overlapping ? h('p', { class: 'hint' }, '* Before and after less than the recall window apart (14 days for PHQ-9 and GAD-7): the two answers look back over some of the same days, so the change understates or overstates the effect.') : null,
     h('div', { class: 'no-print' }, button('Add a session', () => sessionForm(editing, id, null, words.treatments, refresh))),
     editing);
 }
@@ -242,7 +283,7 @@ function sideEffectsSection(sessions, words) {
   const reported = sessions.filter((s) => (s.reports || []).length);
   const latest = (s) => s.reports[s.reports.length - 1];
   const level = (value) => labelOf(words.side_effect_levels, value);
-  return h('section', { class: 'card', 'aria-labelledby': 'side-effects-title' },
+  return h('section', { class: `card${reported.length ? '' : ' no-print'}`, 'aria-labelledby': 'side-effects-title' },
     h('h2', { id: 'side-effects-title' }, 'Side effects reported after sessions'),
     reported.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'side-effects' },
       h('caption', { class: 'visually-hidden' }, 'Side effects by session, as the patient reported them (0 none to 3 severe)'),
@@ -345,19 +386,20 @@ function entriesSection(id, entries, byId, summaries, words, refresh) {
   return h('section', { class: 'card no-print', 'aria-labelledby': 'entries-title' },
     h('h2', { id: 'entries-title' }, 'Entries'),
     message,
-    newest.length ? h('div', { class: 'table-scroll' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Taken', 'Questionnaire', 'Context', 'Total', 'Flags', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    newest.length ? h('div', { class: 'table-scroll' }, h('table', { class: 'cards' },
+      h('thead', {}, h('tr', {}, ['Taken', 'Questionnaire', 'Context', 'Total', 'Flags', 'Status'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, newest.map((entry) => {
         const instrument = byId[entry.instrument];
         const voidArea = h('div');
         return h('tr', { class: entry.voided ? 'voided' : null },
           h('th', { scope: 'row' }, dayAndTime(entry.taken_at)),
-          h('td', {}, instrument ? instrument.name : entry.instrument),
-          h('td', {}, labelOf(words.contexts, entry.context)),
-          h('td', {}, `${scoreText(entry.total)}${entry.severity ? ` (${entry.severity})` : ''}${entry.prorated ? ', prorated' : ''}`),
-          h('td', {}, entry.flags.length ? h('span', { class: 'badge flag' }, `flag: ${safetyItemsOf(entry, instrument)}`) : ''),
-          h('td', {}, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
-          h('td', { class: 'no-print' }, entry.voided ? '' : [
+          h('td', { 'data-label': 'Questionnaire' }, instrument ? instrument.name : entry.instrument),
+          h('td', { 'data-label': 'Context' }, labelOf(words.contexts, entry.context)),
+          h('td', { 'data-label': 'Total' }, `${scoreText(entry.total)}${entry.severity ? ` (${entry.severity})` : ''}${entry.prorated ? ', prorated' : ''}`),
+          h('td', { class: 'optional' }, entry.flags.length ? h('span', { class: 'badge flag' }, `flag: ${safetyItemsOf(entry, instrument)}`) : ''),
+          h('td', { class: 'optional' }, entry.voided ? `voided: ${entry.void_reason}` : (baselines[entry.instrument] === entry.id ? 'baseline (set)' : '')),
+          h('td', { class: 'no-print row-buttons' }, entry.voided ? '' : [
             instrument && instrument.kind === 'quick_rating' ? null : baselines[entry.instrument] === entry.id
               ? button('Clear baseline', () => act(() => api(`/patients/${id}/baseline/${entry.instrument}`, { method: 'DELETE' })))
               : button('Use as baseline', () => act(() => api(`/patients/${id}/baseline/${entry.instrument}`, { method: 'PUT', body: { entry_id: entry.id } })),
@@ -483,14 +525,15 @@ function accountSection(id, patient, refresh) {
       { class: patient.active ? 'danger' : null, 'aria-label': `${patient.active ? 'Deactivate' : 'Activate'} ${patient.display_name}` }));
 }
 
-function enrollmentSection(id) {
+function enrollmentSection(id, name) {
   const area = h('div', { 'aria-live': 'polite' });
   return h('section', { class: 'card no-print', 'aria-labelledby': 'enrollment-title' },
     h('h2', { id: 'enrollment-title' }, 'Enrollment'),
     h('p', {}, 'Codes are shown once. Issue a new one to give it to the patient; the previous code stops working.'),
     button('Issue a new enrollment code', async () => {
       try {
-        show(area, enrollmentDetails(await api(`/patients/${id}/enrollment`, { method: 'POST' })));
+        show(area, enrollmentDetails(await api(`/patients/${id}/enrollment`, { method: 'POST' }),
+          { name, clinic: state.user.clinic.name }));
       } catch (error) {
         show(area, alertBox(errorMessage(error)));
       }

@@ -251,7 +251,7 @@ class LoginIn(StrictSchema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
-PASSWORD = validate.Length(min=10, max=1024, error="Must be 10 to 1024 characters long.")
+PASSWORD = validate.Length(min=10, max=1024, error="Use at least 10 characters (at most 1024).")
 
 
 class EnrollIn(StrictSchema):
@@ -971,6 +971,11 @@ class PanelScore(Schema):
     taken_at = UTCTime(required=True)
 
 
+class RecentScore(Schema):
+    taken_at = fields.String(required=True, metadata={"format": "date-time"})
+    total = Points(required=True)
+
+
 class PanelRowOut(Schema):
     patient = fields.Nested(PatientOut, required=True)
     instrument = fields.String(required=True)
@@ -1004,6 +1009,14 @@ class PanelRowOut(Schema):
     sessions_count = fields.Integer(required=True)
     overdue = fields.Boolean(required=True)
     next_due_at = UTCTime(allow_none=True, required=True)
+    recent_scores = fields.List(
+        fields.Nested(RecentScore),
+        required=True,
+        metadata={
+            "description": "The newest 12 entries of the instrument (any context), oldest "
+            "first: the panel's trend sparkline."
+        },
+    )
 
 
 def panel_row_json(row) -> dict:
@@ -1040,6 +1053,8 @@ def panel_row_json(row) -> dict:
         "sessions_count": row.sessions_count,
         "overdue": row.overdue,
         "next_due_at": None if row.next_due_at is None else utc(row.next_due_at),
+        # Stored as the API writes it (snapshots.recent_scores): sent as it is.
+        "recent_scores": row.recent_scores,
     }
 
 
@@ -1231,11 +1246,22 @@ class AuditOut(Schema):
     actor = fields.Method("_actor", allow_none=True, required=True, metadata={"type": "object"})
     action = fields.String(required=True)
     patient_id = fields.String(allow_none=True, required=True)
+    patient_name = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The patient's name (null without a patient, or if unknown)."},
+    )
     ip = fields.String(allow_none=True, required=True)
     detail = fields.Dict(required=True)
 
     def _actor(self, event):
-        return None if event.actor_id is None else {"id": event.actor_id, "role": event.actor_role}
+        if event.actor_id is None:
+            return None
+        return {
+            "id": event.actor_id,
+            "role": event.actor_role,
+            "display_name": getattr(event, "actor_name", None),
+        }
 
 
 class AuditQuery(ListQuery):

@@ -599,6 +599,9 @@ class OutcomeSnapshot(db.Model):
     response: Mapped[bool | None] = mapped_column(Boolean)
     remission: Mapped[bool | None] = mapped_column(Boolean)
     reliable_change: Mapped[str | None] = mapped_column(String(16))
+    # The last RECENT_SCORES entries (any context), oldest first, as [{"taken_at", "total"}]:
+    # the panel's trend sparkline, read with the row (no query of entries per patient).
+    recent: Mapped[list | None] = mapped_column(JSON)
 
 
 class Flag(db.Model):

@@ -13,7 +13,7 @@ nothing but migrations writes that way. Flags are not tracked: the panel counts 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
 
 from sqlalchemy import delete, event, func, inspect, select, union_all
@@ -26,6 +26,7 @@ from .models import BaselineChoice, Clinic, Entry, OutcomeSnapshot, Patient, Tre
 
 # Tables whose rows belong to one patient and feed outcomes.headline().
 PATIENT_TABLES = {model.__table__ for model in (Entry, TreatmentSession, BaselineChoice)}
+RECENT_SCORES = 12  # points of the panel's trend sparkline
 _PATIENTS = "snapshots.patients"  # session.info keys: what this transaction has marked
 _CLINICS = "snapshots.clinics"
 
@@ -90,6 +91,12 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
     found = list({row.id: row for row in rows}.values())
     for instrument_id, entry_count, last_taken_at in totals:
         own = [e for e in found if e.instrument == instrument_id]
+        newest = session.execute(
+            select(Entry.id, Entry.taken_at, Entry.total)
+            .where(*counted, Entry.instrument == instrument_id)
+            .order_by(Entry.taken_at.desc(), Entry.id.desc())
+            .limit(RECENT_SCORES)
+        ).all()
         session.add(
             snapshot_of(
                 patient,
@@ -100,6 +107,7 @@ def refresh_snapshots(patient_id: str, session: Session | scoped_session | None 
                 explicit.get(instrument_id),
                 entry_count=entry_count,
                 last_taken_at=last_taken_at,
+                recent=recent_scores(newest),
             )
         )
 
@@ -170,6 +178,7 @@ def snapshot_of(
     explicit_id: str | None,
     entry_count: int,
     last_taken_at: datetime,
+    recent: list[dict],
 ) -> OutcomeSnapshot:
     """The snapshot row of outcomes.headline() over `entries` (non-voided, one instrument)."""
     baseline, rule, latest, comparison = outcomes.headline(
@@ -201,7 +210,20 @@ def snapshot_of(
         response=comparison.response,
         remission=comparison.remission,
         reliable_change=comparison.reliable_change,
+        recent=recent,
     )
+
+
+def recent_scores(entries) -> list[dict]:
+    """The newest RECENT_SCORES of these entries, oldest first, as the panel sends them."""
+    newest = sorted(entries, key=lambda e: (e.taken_at, e.id))[-RECENT_SCORES:]
+    return [
+        {
+            "taken_at": e.taken_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "total": int(e.total) if float(e.total).is_integer() else float(e.total),
+        }
+        for e in newest
+    ]
 
 
 def _number(value) -> float | None:

@@ -66,4 +66,29 @@ def clinic_log(
         statement = statement.where(AuditEvent.action == action)
     if since:
         statement = statement.where(AuditEvent.at >= since)
-    return page(statement, AuditEvent.at, AuditEvent.id, limit, cursor, newest_first=True)
+    found = page(statement, AuditEvent.at, AuditEvent.id, limit, cursor, newest_first=True)
+    _name(found["items"])
+    return found
+
+
+def _name(events: list[AuditEvent]) -> None:
+    """Give each event of a page `actor_name` and `patient_name`, in two queries a page."""
+    actor_ids = {e.actor_id for e in events if e.actor_id}
+    patient_ids = {e.patient_id for e in events if e.patient_id}
+    actors = dict(
+        db.session.execute(
+            db.select(User.id, User.display_name).where(User.id.in_(actor_ids))
+        ).all()
+        if actor_ids
+        else []
+    )
+    patients = dict(
+        db.session.execute(
+            db.select(Patient.id, Patient.display_name).where(Patient.id.in_(patient_ids))
+        ).all()
+        if patient_ids
+        else []
+    )
+    for event in events:
+        event.actor_name = actors.get(event.actor_id)
+        event.patient_name = patients.get(event.patient_id)

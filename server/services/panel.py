@@ -96,6 +96,10 @@ class PanelRow:
         return self.snapshot.reliable_change if self.snapshot else None
 
     @property
+    def recent_scores(self) -> list[dict]:
+        return (self.snapshot.recent or []) if self.snapshot else []
+
+    @property
     def outcome_unavailable(self) -> str | None:
         rules = INSTRUMENTS[self.instrument].outcome
         return outcomes.why_no_outcome(

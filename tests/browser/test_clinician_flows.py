@@ -17,9 +17,10 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import OUTPUT, axe_violations, describe_violations, screenshot
-from tests.conftest import PASSWORD, Browser, TokenClient, entry_body
+from tests.conftest import PASSWORD, Browser, TokenClient, database, entry_body, make_patient
 
 DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 ZONE = "Europe/Berlin"  # the clinic's and the browser's time zone, so local inputs are certain
 ITEM_9 = "Thoughts that you would be better off dead or of hurting yourself in some way"
 MADRS_ITEMS = [
@@ -240,7 +241,6 @@ def test_the_panel_says_why_there_is_no_response_when_the_baseline_is_below_10(d
     sign_in(desk, "doc.x@example.org")
 
     row = panel_rows(desk).filter(has_text="Alice A")
-    expect(row.locator("td").nth(3)).to_have_text("n/a: baseline below 10")
     expect(row.locator("td").nth(4)).to_have_text("n/a: baseline below 10")
 
 
@@ -252,10 +252,13 @@ def test_the_panel_shows_a_responder_with_a_yes_badge_and_the_change(desk, world
     sign_in(desk, "doc.x@example.org")
 
     row = panel_rows(desk).filter(has_text="Bob B")
-    expect(row.locator("td").nth(1)).to_have_text("8 (mild)")
-    expect(row.locator("td").nth(2)).to_have_text("↓ 10 points, 55 % better")
-    expect(row.locator("td").nth(3).locator(".badge.yes")).to_have_text("yes")
-    expect(row.locator("td").nth(4)).to_have_text("no")
+    expect(row.locator("td").nth(2)).to_have_text("8 (mild)")
+    expect(row.locator("td").nth(3)).to_have_text("↓ 10 points, 55 % better")
+    expect(row.locator("td").nth(4).locator(".badge.yes")).to_have_text("responding")
+    expect(row.locator("td").nth(4)).not_to_contain_text("remission")
+    trend = row.get_by_role("img")
+    expect(trend).to_have_accessible_name("PHQ-9, last 2 scores, oldest first: 18, 8")
+    expect(row.locator("td").nth(5)).to_have_text("2 days ago")
 
 
 def test_the_panel_is_filtered_by_name(desk, world):
@@ -277,13 +280,84 @@ def test_the_panel_puts_the_overdue_patient_first_and_can_be_ordered_by_name(des
     submit(world.as_patient_b(), phq9(12), ago(days=20))  # PHQ-9 every 14 days: overdue
     sign_in(desk, "doc.x@example.org")
     expect(panel_rows(desk).locator("th")).to_have_text(["Bob B", "Alice A"])
-    expect(panel_rows(desk).first.locator(".badge.overdue")).to_have_text("overdue")
+    expect(panel_rows(desk).first.locator(".badge.overdue")).to_have_text("overdue 6 days")
 
     desk.get_by_label("Order").select_option(label="Name")
     desk.get_by_role("button", name="Show").click()
 
     expect(panel_rows(desk).locator("th")).to_have_text(["Alice A", "Bob B"])
     expect(desk.get_by_label("Order")).to_have_value("name")
+
+
+def test_the_panel_shows_twelve_patients_above_the_fold_with_counts_that_filter(desk, world):
+    clinician = world.as_clinician_x()
+    with database(world.app):
+        added = [make_patient(world.clinic_x, f"Pat {n:02d}", enrolled=False).id for n in range(12)]
+    for n, pid in enumerate(added[:4]):  # four responders, from 20 to 8
+        submit(clinician, phq9(20), ago(days=30 + n), pid=pid)
+        submit(clinician, phq9(8), ago(days=20 + n), pid=pid)  # and overdue: 14 days
+    flag_patient_b(world)
+    desk.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(desk, "doc.x@example.org")
+    expect(panel_rows(desk)).to_have_count(14)
+
+    fold = desk.evaluate(
+        "[...document.querySelectorAll('table.panel tbody tr')]"
+        ".filter(row => row.getBoundingClientRect().bottom <= innerHeight).length"
+    )
+    assert fold >= 12, f"{fold} patients above the fold"
+    # The whole row is on screen: nothing to scroll sideways for.
+    assert desk.evaluate("document.querySelector('table.panel').scrollWidth <= innerWidth")
+    counts = desk.get_by_role("navigation", name="Show patients").get_by_role("link")
+    expect(counts).to_have_text(
+        # Overdue: the responders (last seen 20 days ago) and everyone never seen but Bob.
+        ["14 All", "1 Open flags", "13 Overdue", "4 Responding", "9 No baseline"]
+    )
+    expect(panel_rows(desk).nth(1).get_by_role("img")).to_have_accessible_name(
+        re.compile(r"^PHQ-9, last 2 scores, oldest first: 20, 8$")
+    )
+    screenshot(desk, "clinician-panel-fourteen")
+
+    counts.filter(has_text="Responding").click()
+    expect(panel_rows(desk)).to_have_count(4)
+    expect(counts.filter(has_text="Responding")).to_have_attribute("aria-current", "true")
+    counts.filter(has_text="Overdue").click()
+    expect(panel_rows(desk)).to_have_count(13)
+    expect(counts.filter(has_text="Overdue")).to_have_attribute("aria-current", "true")
+    counts.filter(has_text="No baseline").click()
+    expect(panel_rows(desk).locator("th a")).to_have_count(9)
+    expect(panel_rows(desk).filter(has_text="Pat 00")).to_have_count(0)
+    counts.filter(has_text="Open flags").click()
+    expect(panel_rows(desk).locator("th")).to_have_text(["Bob B"])
+
+
+def test_the_enrollment_handout_prints_alone_on_one_page(desk, world):
+    sign_in(desk, "doc.x@example.org")
+    desk.get_by_role("button", name="Add a patient").click()
+    desk.get_by_label("Name", exact=True).fill("Dana D")
+    desk.get_by_role("button", name="Add patient", exact=True).click()
+    handout = desk.locator(".handout")
+    expect(handout.get_by_role("heading", name="Three steps for the patient")).to_be_visible()
+    expect(handout.locator("ol.steps li")).to_have_count(3)
+    desk.wait_for_function("document.querySelector('img.qr').naturalWidth > 0")
+    desk.evaluate("window.print = () => { window.printed = true; }")  # no dialog in a test
+
+    handout.get_by_role("button", name="Print handout").click()
+
+    assert desk.evaluate("window.printed")
+    desk.emulate_media(media="print")
+    expect(handout.locator(".handout-title")).to_have_text(
+        "Clinic X: your Tidemark check-ins, for Dana D"
+    )
+    expect(handout.locator("img.qr")).to_be_visible()
+    expect(handout.locator("strong.code")).to_be_visible()
+    expect(desk.locator("table.panel")).to_be_hidden()
+    expect(desk.get_by_role("heading", level=1)).to_be_hidden()
+    screenshot(desk, "clinician-handout-print")
+    path = OUTPUT / "clinician-enrollment-handout.pdf"
+    desk.pdf(path=str(path), format="A4")
+    pages = len(PAGE_OBJECT.findall(path.read_bytes()))
+    assert pages == 1, f"the handout has {pages} pages: {path}"
 
 
 # ---------------------------------------------------------------- patient page
@@ -406,7 +480,10 @@ def test_the_sessions_table_marks_a_pre_and_post_pair_with_overlapping_recall(de
     row = region(desk, "Treatment sessions").locator("tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("PHQ-9: pre 15, post 9, ↓ 6 points better")
-    expect(row.locator(".badge.na")).to_have_text("overlapping recall")
+    # Marked, and said once under the table rather than on every row.
+    expect(row.locator(".overlap-mark")).to_have_text("* (recall periods overlap)")
+    footnotes = region(desk, "Treatment sessions").locator("p.hint").filter(has_text="*")
+    expect(footnotes).to_have_count(1)
 
 
 def test_session_notes_are_shown_in_the_sessions_table_and_in_the_printed_summary(desk, world):
@@ -464,7 +541,9 @@ def seed_a_course_of_treatment(world) -> None:
         submit(clinician, answers, ago(days=days), instrument="madrs", pid=pid)
 
 
-def test_the_patient_page_prints_as_a_clean_summary_of_at_most_two_pages(desk, world):
+def test_the_patient_page_prints_as_a_one_page_summary_with_its_scores_and_who_printed_it(
+    desk, world
+):
     seed_a_course_of_treatment(world)
     sign_in(desk, "doc.x@example.org")
     open_patient(desk, world.patient_a.id, "Alice A")
@@ -478,16 +557,37 @@ def test_the_patient_page_prints_as_a_clean_summary_of_at_most_two_pages(desk, w
     for control in desk.locator("button, a.button").all():
         expect(control).to_be_hidden()
     expect(desk.get_by_role("navigation", name="Main")).to_be_hidden()
+    head = desk.locator(".print-head")
+    expect(head).to_contain_text("Clinic X")
+    expect(head).to_contain_text("Printed ")
+    expect(head).to_contain_text("by Dr Test")
     expect(desk.locator("dl.figures").first).to_be_visible()
     expect(desk.locator("svg.chart").first).to_be_visible()
+    legend = desk.get_by_role("list", name="How the charts are drawn")
+    expect(legend).to_be_visible()
+    expect(legend).to_contain_text("lower is better")
+    expect(legend).to_contain_text("Treatment session")
+    phq9_scores = region(desk, "PHQ-9").locator("table.scores")
+    expect(phq9_scores.locator("caption")).to_have_text("PHQ-9 scores")
+    expect(phq9_scores.locator("tbody tr")).to_have_count(7)
+    expect(phq9_scores.locator("tbody tr").first.locator("td").first).to_have_text("7 mild")
+    expect(region(desk, "Safety flags")).to_contain_text("No open safety flags")
     expect(region(desk, "Treatment sessions").get_by_role("table")).to_be_visible()
+    # Empty sections stay off the paper; a badge is no taller than the text beside it.
+    expect(region(desk, "Side effects reported after sessions")).to_be_hidden()
+    badge = region(desk, "Treatment sessions").locator(".badge").first
+    cell = region(desk, "Treatment sessions").locator("tbody tr td").first
+    size = "e => parseFloat(getComputedStyle(e).fontSize)"
+    badge_size = desk.evaluate(size, badge.element_handle())
+    cell_size = desk.evaluate(size, cell.element_handle())
+    assert badge_size <= cell_size, (badge_size, cell_size)
     screenshot(desk, "clinician-patient-print")
 
     path = OUTPUT / "clinician-patient-summary.pdf"
     path.parent.mkdir(parents=True, exist_ok=True)
     desk.pdf(path=str(path), format="A4")
     pages = len(PAGE_OBJECT.findall(path.read_bytes()))
-    assert 1 <= pages <= 2, f"the printed summary has {pages} pages: {path}"
+    assert pages == 1, f"the printed summary has {pages} pages: {path}"
 
 
 # ---------------------------------------------------------------- clinic admin
@@ -588,9 +688,9 @@ def test_the_audit_log_shows_events_and_filters_by_action(desk, world):
         ["flag.resolve"]
     )
     expect(region(desk, "Audit log").get_by_label("Action")).to_have_value("flag.resolve")
-    expect(region(desk, "Audit log").locator("tbody tr").get_by_role("link")).to_have_text(
-        world.patient_b.id[:8]
-    )
+    resolved = region(desk, "Audit log").locator("tbody tr")
+    expect(resolved.get_by_role("link")).to_have_text("Bob B")
+    expect(resolved.locator("td").nth(1)).to_have_text("Dr Test, clinician")
 
 
 def test_a_clinician_who_is_not_an_admin_sees_tokens_but_no_clinicians_or_audit(desk, world):
@@ -646,43 +746,59 @@ def through_every_clinician_screen(page: Page, world, visit) -> None:
     expect(page.locator("svg.chart")).to_have_count(3)
     visit("patient")
 
+    page.get_by_role("link", name=re.compile("^Record monitoring")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Monitoring: Alice A")
+    visit("monitoring")
+
     nav(page, "Clinic admin")
     expect(region(page, "Audit log").locator("tbody tr").first).to_be_visible()
     visit("admin")
 
 
+@pytest.mark.parametrize("device", ["desktop", "phone"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_every_clinician_screen_is_axe_clean_and_saved_as_a_desktop_screenshot(desk, world, scheme):
-    """One walk through the screens per scheme: each is checked by axe and saved."""
+def test_every_clinician_screen_is_axe_clean_fits_the_screen_and_is_saved(
+    desk, world, scheme, device
+):
+    """One walk through the screens per scheme and size: each is checked by axe, has Sign out
+    in its header, is no wider than the screen (a phone too: 390 px), and is saved."""
+    viewport = PHONE if device == "phone" else DESKTOP
+    desk.set_viewport_size(viewport)
     desk.emulate_media(color_scheme=scheme)
-    prefix = "clinician-dark-" if scheme == "dark" else "clinician-"
+    size = "" if device == "desktop" else "phone-"
+    prefix = f"clinician-{size}{'dark-' if scheme == 'dark' else ''}"
     saved = []
     found: dict[str, list[dict]] = {}
+    widths: dict[str, int] = {}
 
     def visit(name: str) -> None:
         saved.append(screenshot(desk, f"{prefix}{len(saved) + 1:02d}-{name}"))
+        expect(desk.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()
+        widths[name] = desk.evaluate("document.documentElement.scrollWidth")
         violations = axe_violations(desk)
         if violations:
             found[name] = violations
 
     through_every_clinician_screen(desk, world, visit)
 
-    assert [path.stem.split("-", 2 if scheme == "light" else 3)[-1] for path in saved] == [
+    assert [path.stem.removeprefix(prefix)[3:] for path in saved] == [
         "panel",
         "add-patient",
         "patient-added",
         "flags-open",
         "flags-resolved",
         "patient",
+        "monitoring",
         "admin",
     ]
+    assert {name: width for name, width in widths.items() if width > viewport["width"]} == {}
     for path in saved:
         width = int.from_bytes(path.read_bytes()[16:20], "big")  # the PNG header's width
-        assert width == DESKTOP["width"], (path.name, width)
+        assert width == viewport["width"], (path.name, width)
     report = "\n".join(
         f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
     )
-    assert not found, f"axe violations ({scheme}):\n{report}"
+    assert not found, f"axe violations ({scheme}, {device}):\n{report}"
 
 
 def test_a_clinician_sees_and_sets_the_patients_reminders(desk, world):

@@ -110,6 +110,9 @@ def test_the_rows_compared_hold_every_kind_of_value_the_schema_declares(app, wor
     assert {row["last_entry_at"] is None for row in written} == {True, False}
     assert {row["patient"]["enrolled"] for row in written} == {True, False}
     assert {row["patient"]["external_id"] for row in written} == {None, "MRN-7"}
+    assert {len(row["recent_scores"]) for row in written} >= {0, 1, 2, 4}
+    recent = [point["total"] for row in written for point in row["recent_scores"]]
+    assert {type(total) for total in recent} == {int, float}
 
 
 def conforms(value, schema: dict, document: dict, where: str) -> None:
@@ -132,6 +135,11 @@ def conforms(value, schema: dict, document: dict, where: str) -> None:
         assert set(schema["required"]) - set(value) == set(), f"{where}: missing fields"
         for name, field in schema["properties"].items():
             conforms(value[name], field, document, f"{where}.{name}")
+        return
+    if kind == "array":
+        assert isinstance(value, list), where
+        for index, item in enumerate(value):
+            conforms(item, schema["items"], document, f"{where}[{index}]")
         return
     types = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
     assert isinstance(value, types[kind]), f"{where} is not a {kind}: {value!r}"
