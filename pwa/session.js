@@ -175,12 +175,12 @@ export async function flushOutbox() {
 
 let sentTimer = null;
 
-/** "✓ Sent" in the header for a few seconds, where "Offline" was (announced apart). */
+/** "✓ Sent" under the header for a few seconds (announced apart, in #live). */
 function showSent() {
   let note = document.getElementById('sent');
   if (!note) {
-    note = h('p', { id: 'sent', class: 'network sent', 'aria-hidden': 'true' }, '✓ Sent');
-    document.getElementById('network').after(note);
+    note = h('p', { id: 'sent', class: 'sent-strip', 'aria-hidden': 'true' }, '✓ Sent to your care team');
+    document.querySelector('.bar').after(note);
   }
   note.hidden = false;
   clearTimeout(sentTimer);

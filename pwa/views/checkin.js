@@ -196,14 +196,14 @@ function contextScreen(flow) {
     step(flow);
     return null;
   });
-  element.append(
+  element.append(...[
     h('h1', {}, `${instrument.name} check-in`),
     flow.recall ? h('p', { class: 'notice' }, flow.recall) : null,
     h('fieldset', {},
       h('legend', {}, 'When are you filling this in?'),
       choices(flow, element, 'context',
         flow.contexts.map((c) => ({ value: c.value, label: c.patient_label })), draft.context)),
-    navigation(flow, null, Boolean(draft.context), 'Start'));
+    navigation(flow, null, Boolean(draft.context), 'Start')].filter(Boolean));
 }
 
 function questionScreen(flow, index) {
@@ -240,7 +240,7 @@ function questionScreen(flow, index) {
   const when = index === 0 && draft.context ? h('p', { class: 'when' },
     `${labelOf(flow.contexts, draft.context, 'patient_label')}. `,
     button('Change', () => { draft.step = 'context'; step(flow); }, { class: 'link' })) : null;
-  element.append(
+  element.append(...[
     h('p', { class: 'eyebrow' }, `${instrument.name} check-in`),
     when,
     index === 0 && flow.recall ? h('p', { class: 'notice' }, flow.recall) : null,
@@ -253,7 +253,8 @@ function questionScreen(flow, index) {
         draft.answers[index] = value;
         save(flow);
       })),
-    navigation(flow, index === 0 ? (draft.asked ? 'context' : null) : index - 1, draft.answers[index] !== null));
+    navigation(flow, index === 0 ? (draft.asked ? 'context' : null) : index - 1, draft.answers[index] !== null),
+  ].filter(Boolean));
 }
 
 function nextAfter(flow, index) {
@@ -390,12 +391,12 @@ function difficultyScreen(flow) {
     finish(flow);
     return null;
   });
-  element.append(
+  element.append(...[
     h('p', { class: 'progress-text' }, 'One last question (you may skip it)'),
     h('fieldset', {},
       h('legend', { class: 'item' }, question.text),
       choices(flow, element, 'difficulty', question.options, draft.difficulty)),
-    navigation(flow, instrument.items.length - 1, true, 'Finish'));
+    navigation(flow, instrument.items.length - 1, true, 'Finish')].filter(Boolean));
 }
 
 async function finish(flow) {

@@ -62,7 +62,7 @@ async function build() {
   const checkedIn = Boolean((summary.data && (summary.data.latest || summary.data.baseline))
     || queued.some((i) => i.kind === 'entry'));
   const cards = {
-    hello: h('h1', {}, `Hello, ${state.user.display_name}`),
+    hello: h('h1', { tabindex: '-1' }, `Hello, ${state.user.display_name}`), // as focused: equal when redrawn
     offline: detail.fromCache || summary.fromCache
       ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.')
       : null,
@@ -276,8 +276,9 @@ function latestSection(summary, phq9) {
       ` out of ${phq9.max}: ${words}`),
     h('p', { class: 'hint' }, `PHQ-9 on ${day(latest.taken_at)}. Scores go from 0 to ${phq9.max}: lower is better.`),
     h('p', { class: 'change' }, changeWords(summary)),
-    outcomeWords(summary),
   );
+  const outcome = outcomeWords(summary);
+  if (outcome) section.append(outcome);
   const weekly = (summary.weekly || []).slice(-8);
   if (weekly.length > 1) {
     section.append(h('div', { class: 'trend-row' },
