@@ -46,6 +46,7 @@ function takeLinkedCode() {
 }
 
 let routing = 0;
+const LOADING_AFTER_MS = 150;
 // A new version of the app took this page over (its service worker skips waiting): the
 // modules this page has not loaded yet would come from the new version and mix with the old
 // ones, so the next screen loads the whole app afresh (drafts and the outbox are kept).
@@ -71,6 +72,13 @@ async function route() {
   renderSignOut();
   const main = document.getElementById('main');
   const frame = h('div', { class: 'frame' });
+  // A screen that takes a moment replaces the old one with "Loading…" (never the old one
+  // left standing as if nothing had been tapped).
+  const loading = setTimeout(() => {
+    if (ticket !== routing) return;
+    main.setAttribute('aria-busy', 'true');
+    show(main, h('p', { class: 'loading', role: 'status' }, 'Loading…'));
+  }, LOADING_AFTER_MS);
   try {
     if (state.user && state.user.role === 'clinician') await clinicianStyles();
     const view = await ROUTES[name]();
@@ -85,7 +93,9 @@ async function route() {
     }
     show(frame, errorView(error));
   }
+  clearTimeout(loading);
   if (ticket !== routing) return; // a slower screen never replaces a newer one
+  main.removeAttribute('aria-busy');
   main.replaceChildren(frame);
   focusHeading(frame);
 }

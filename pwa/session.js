@@ -5,7 +5,7 @@ import { api, ApiError, NetworkError, hasCsrf, setCsrf } from './api.js';
 import { go } from './nav.js';
 import * as outbox from './outbox.js';
 import { cache, clear } from './store.js';
-import { announce } from './ui.js';
+import { announce, h } from './ui.js';
 
 export const state = {
   user: null,
@@ -161,7 +161,10 @@ export async function flushOutbox() {
   }
   const result = await outbox.flush(state.user.patient_id);
   const sent = result.sent.length + result.reports.length;
-  if (sent) announce(`${sent} saved check-in${sent > 1 ? 's' : ''} sent.`);
+  if (sent) {
+    announce(`${sent} saved check-in${sent > 1 ? 's' : ''} sent.`);
+    showSent();
+  }
   if (result.needsSignIn && navigator.onLine) {
     // The session ended while check-ins waited: they stay queued for after sign-in.
     const still = await api('/auth/me').catch((error) => error);
@@ -170,12 +173,51 @@ export async function flushOutbox() {
   return result;
 }
 
+let sentTimer = null;
+
+/** "✓ Sent" under the header for a few seconds (announced apart, in #live). */
+function showSent() {
+  let note = document.getElementById('sent');
+  if (!note) {
+    note = h('p', { id: 'sent', class: 'sent-strip', 'aria-hidden': 'true' }, '✓ Sent to your care team');
+    document.querySelector('.bar').after(note);
+  }
+  note.hidden = false;
+  clearTimeout(sentTimer);
+  sentTimer = setTimeout(() => { note.hidden = true; }, 8000);
+}
+
+let offlineCopiesAt = 0;
+
+/** Keep an offline copy of every questionnaire's history (and the recent entries), so that
+ * History shows them offline even if never opened online; at most every ten minutes. */
+export function keepOfflineCopies(scales) {
+  if (!navigator.onLine || Date.now() - offlineCopiesAt < 600000) return;
+  offlineCopiesAt = Date.now();
+  const me = state.user.patient_id;
+  // The entries History reads: the last 90 days, under the same key.
+  const since = new Date(Date.now() - 90 * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const copies = scales.filter((i) => i.rater === 'self')
+    .map((i) => cachedGet(`/patients/${me}/summary?instrument=${i.id}`, `summary:${i.id}`));
+  copies.push(cachedGet(`/patients/${me}/entries?since=${encodeURIComponent(since)}&limit=1000`, 'entries'));
+  Promise.all(copies).catch(() => { offlineCopiesAt = 0; });
+}
+
+let deferredInstall = null;
+
+/** The browser's own install prompt, when it offered one (Chrome, Edge, Android). */
+export const installPrompt = () => deferredInstall;
+
 /** Show the network state, and send what waits whenever the phone is back online or the app
  * comes back to the screen; the screen stays as it is (a half-typed form is kept). */
 export function watchConnection() {
   const showNetwork = () => {
     document.getElementById('network').hidden = navigator.onLine;
   };
+  window.addEventListener('beforeinstallprompt', (event) => {
+    event.preventDefault(); // offered on Home after a first check-in, not at once
+    deferredInstall = event;
+  });
   showNetwork();
   window.addEventListener('online', () => { showNetwork(); flushOutbox(); });
   window.addEventListener('offline', showNetwork);

@@ -1,10 +1,13 @@
-// One questionnaire, one question per screen; the finished check-in goes to the outbox first.
+// One questionnaire, one question per screen: choosing an answer moves on (Next only where an
+// answer is already chosen, as after Back); the finished check-in goes to the outbox first.
 // A positive safety answer goes at once, before the check-in is finished: a safety signal,
 // queued once per check-in and item (its id is kept in the draft), then the crisis screen.
 
 import { api, serverNow } from '../api.js';
 import { crisisResources, NOT_WATCHED } from '../crisis.js';
-import { bandOf, bandWords, daysSince, isoWithOffset, plural } from '../format.js';
+import {
+  bandOf, bandWords, daysSince, isoWithOffset, labelOf, plural,
+} from '../format.js';
 import { currentRoute, go } from '../nav.js';
 import * as outbox from '../outbox.js';
 import {
@@ -15,6 +18,14 @@ import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
 
 // At most this long the crisis screen waits for the signal to be stored on the phone.
 const STORE_WAIT_MS = 500;
+// A chosen answer shows as chosen this long before the next question: longer than a double
+// tap, so that a second tap lands on the same question, never on the next one.
+const ADVANCE_MS = 300;
+const HOUR = 3600000;
+// A session that started this long ago may not be over yet (or was late): ask.
+const JUST_STARTED_HOURS = 1;
+// Up to this long after a session started, a check-in is "after the session".
+const AFTER_HOURS = 24;
 
 export async function render(main, params) {
   const [scales, words] = await Promise.all([instruments(), vocabularies()]);
@@ -30,9 +41,11 @@ export async function render(main, params) {
   // One draft per patient and questionnaire: never continued by someone else on this phone.
   const key = `tidemark-draft-${state.user.patient_id}-${instrument.id}`;
   const saved = JSON.parse(sessionStorage.getItem(key) || 'null');
+  // Asked only when the schedule and the sessions leave it open.
+  const context = params.get('context') || await inferContext();
   const draft = saved || {
-    step: 'context',
-    context: params.get('context') || await suggestContext(),
+    step: context ? 0 : 'context',
+    context,
     answers: instrument.items.map(() => null),
     difficulty: null,
     crisisSeen: false,
@@ -68,7 +81,10 @@ function step(flow) {
   if (flow.leaving) flow.leaving();
   flow.leaving = null;
   const { draft } = flow;
-  if (draft.step === 'context') contextScreen(flow);
+  if (draft.step === 'context') {
+    draft.asked = true; // Back from the first question returns here
+    contextScreen(flow);
+  }
   else if (draft.step === 'crisis') crisisScreen(flow);
   else if (draft.step === 'difficulty') difficultyScreen(flow);
   else if (draft.step === 'done') return;
@@ -76,15 +92,21 @@ function step(flow) {
   focusHeading(flow.main);
 }
 
-async function suggestContext() {
-  const detail = await cache.get('patient');
-  if (detail && (detail.due || []).some((d) => d.context === 'pre_session')) return 'pre_session';
-  const sessions = await cache.get('sessions');
-  const recent = ((sessions && sessions.items) || []).some((s) => {
-    const since = daysSince(s.started_at);
-    return since >= 0 && since <= 2;
-  });
-  return recent ? 'post_session' : 'routine';
+/** When this check-in is filled in, from the schedule and the sessions kept on this phone:
+ * before a session planned later today, after one that started in the last 24 hours, else
+ * a regular check-in; null (ask) for both at once, or a session that has only just started. */
+async function inferContext() {
+  const [detail, sessions] = await Promise.all([cache.get('patient'), cache.get('sessions')]);
+  const now = serverNow();
+  const hoursSince = (s) => (now - new Date(s.started_at)) / HOUR;
+  const held = ((sessions && sessions.items) || []).filter((s) => s.status !== 'cancelled');
+  const before = ((detail && detail.due) || []).some((d) => d.context === 'pre_session')
+    || held.some((s) => hoursSince(s) < 0 && new Date(s.started_at).toDateString() === now.toDateString());
+  const after = held.some((s) => hoursSince(s) >= JUST_STARTED_HOURS && hoursSince(s) <= AFTER_HOURS);
+  const starting = held.some((s) => hoursSince(s) >= 0 && hoursSince(s) < JUST_STARTED_HOURS);
+  if (starting || (before && after)) return null;
+  if (before) return 'pre_session';
+  return after ? 'post_session' : 'routine';
 }
 
 async function recallNotice(instrument) {
@@ -119,40 +141,77 @@ function form(flow, onNext, ...content) {
   return element;
 }
 
-function navigation(flow, backTo, nextLabel = 'Next') {
+/** Back (Cancel on the first screen), and Next: shown once an answer is chosen (after Back,
+ * or moved to with the arrow keys), for a choice that does not move on by itself. */
+function navigation(flow, backTo, answered, nextLabel = 'Next') {
   return h('div', { class: 'actions split' },
     backTo === null
       ? h('a', { class: 'button', href: '#/' }, 'Cancel')
       : button('Back', () => { flow.draft.step = backTo; step(flow); }),
-    h('button', { type: 'submit', class: 'primary' }, nextLabel));
+    h('button', { type: 'submit', class: 'primary', hidden: !answered }, nextLabel));
+}
+
+/** Radio options where a tap, Space or Enter chooses and moves on after a moment; the arrow
+ * keys only move the choice (then Enter or Next goes on). */
+function choices(flow, element, name, options, chosen, keep) {
+  const screen = {};
+  flow.screen = screen;
+  let arrowing = false;
+  let timer = null;
+  const moveOn = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (flow.screen === screen && element.isConnected) element.requestSubmit();
+    }, ADVANCE_MS);
+  };
+  const group = h('div', {
+    onkeydown: (event) => {
+      arrowing = event.key.startsWith('Arrow');
+      if (event.key === 'Enter' && event.target.checked) {
+        event.preventDefault();
+        moveOn();
+      }
+    },
+    onkeyup: () => { arrowing = false; },
+    onchange: (event) => {
+      element.querySelector('button[type=submit]').hidden = false;
+      if (keep) keep(Number(event.target.value)); // kept at once: leaving now loses nothing
+    },
+    onclick: (event) => {
+      if (event.target.type === 'radio' && !arrowing) moveOn();
+    },
+  }, options.map((option) => h('label', { class: 'option' },
+    h('input', { type: 'radio', name, value: option.value, checked: chosen === option.value }),
+    h('span', {}, option.label))));
+  return group;
 }
 
 function contextScreen(flow) {
   const { draft, instrument } = flow;
-  form(flow, (element) => {
-    const chosen = element.querySelector('input[name=context]:checked');
+  const element = form(flow, (el) => {
+    const chosen = el.querySelector('input[name=context]:checked');
     if (!chosen) return 'Please choose one.';
     draft.context = chosen.value;
     draft.step = 0;
     step(flow);
     return null;
-  },
-  h('h1', {}, `${instrument.name} check-in`),
-  flow.recall ? h('p', { class: 'notice' }, flow.recall) : null,
-  h('fieldset', {},
-    h('legend', {}, 'When are you filling this in?'),
-    flow.contexts.map(({ value, patient_label: label }) => h('label', { class: 'option' },
-      h('input', { type: 'radio', name: 'context', value, checked: draft.context === value }),
-      h('span', {}, label)))),
-  navigation(flow, null, 'Start'));
+  });
+  element.append(...[
+    h('h1', {}, `${instrument.name} check-in`),
+    flow.recall ? h('p', { class: 'notice' }, flow.recall) : null,
+    h('fieldset', {},
+      h('legend', {}, 'When are you filling this in?'),
+      choices(flow, element, 'context',
+        flow.contexts.map((c) => ({ value: c.value, label: c.patient_label })), draft.context)),
+    navigation(flow, null, Boolean(draft.context), 'Start')].filter(Boolean));
 }
 
 function questionScreen(flow, index) {
   const { draft, instrument } = flow;
   const item = instrument.items[index];
   const count = instrument.items.length;
-  form(flow, (element) => {
-    const chosen = element.querySelector(`input[name=${item.id}]:checked`);
+  const element = form(flow, (el) => {
+    const chosen = el.querySelector(`input[name=${item.id}]:checked`);
     if (!chosen) return 'Please choose an answer.';
     draft.answers[index] = Number(chosen.value);
     const threshold = instrument.safety_thresholds[item.id];
@@ -176,18 +235,26 @@ function questionScreen(flow, index) {
     if (draft.step === 'finish') finish(flow);
     else step(flow);
     return null;
-  },
-  h('p', { class: 'progress-text' }, `Question ${index + 1} of ${count}`),
-  h('progress', { max: count, value: index + 1, 'aria-hidden': 'true' }),
-  instrument.stem ? h('p', { class: 'stem' }, instrument.stem) : null,
-  h('fieldset', {},
-    h('legend', { class: 'item' }, item.text),
-    instrument.options.map((option) => h('label', { class: 'option' },
-      h('input', {
-        type: 'radio', name: item.id, value: option.value, checked: draft.answers[index] === option.value,
-      }),
-      h('span', {}, option.label)))),
-  navigation(flow, index === 0 ? 'context' : index - 1));
+  });
+  // On the first question: what was inferred (or chosen), and a way to change it.
+  const when = index === 0 && draft.context ? h('p', { class: 'when' },
+    `${labelOf(flow.contexts, draft.context, 'patient_label')}. `,
+    button('Change', () => { draft.step = 'context'; step(flow); }, { class: 'link' })) : null;
+  element.append(...[
+    h('p', { class: 'eyebrow' }, `${instrument.name} check-in`),
+    when,
+    index === 0 && flow.recall ? h('p', { class: 'notice' }, flow.recall) : null,
+    h('p', { class: 'progress-text' }, `Question ${index + 1} of ${count}`),
+    h('progress', { max: count, value: index + 1, 'aria-hidden': 'true' }),
+    instrument.stem ? h('p', { class: 'stem' }, instrument.stem) : null,
+    h('fieldset', {},
+      h('legend', { class: 'item' }, item.text),
+      choices(flow, element, item.id, instrument.options, draft.answers[index], (value) => {
+        draft.answers[index] = value;
+        save(flow);
+      })),
+    navigation(flow, index === 0 ? (draft.asked ? 'context' : null) : index - 1, draft.answers[index] !== null),
+  ].filter(Boolean));
 }
 
 function nextAfter(flow, index) {
@@ -318,21 +385,18 @@ function crisisScreen(flow) {
 function difficultyScreen(flow) {
   const { draft, instrument } = flow;
   const question = instrument.difficulty;
-  form(flow, (element) => {
-    const chosen = element.querySelector('input[name=difficulty]:checked');
+  const element = form(flow, (el) => {
+    const chosen = el.querySelector('input[name=difficulty]:checked');
     draft.difficulty = chosen ? Number(chosen.value) : null;
     finish(flow);
     return null;
-  },
-  h('p', { class: 'progress-text' }, 'One last question (you may skip it)'),
-  h('fieldset', {},
-    h('legend', { class: 'item' }, question.text),
-    question.options.map((option) => h('label', { class: 'option' },
-      h('input', {
-        type: 'radio', name: 'difficulty', value: option.value, checked: draft.difficulty === option.value,
-      }),
-      h('span', {}, option.label)))),
-  navigation(flow, instrument.items.length - 1, 'Finish'));
+  });
+  element.append(...[
+    h('p', { class: 'progress-text' }, 'One last question (you may skip it)'),
+    h('fieldset', {},
+      h('legend', { class: 'item' }, question.text),
+      choices(flow, element, 'difficulty', question.options, draft.difficulty)),
+    navigation(flow, instrument.items.length - 1, true, 'Finish')].filter(Boolean));
 }
 
 async function finish(flow) {
@@ -366,19 +430,30 @@ async function finish(flow) {
       h('a', { class: 'button primary', href: '#/history' }, 'See your history'),
       h('a', { class: 'button', href: '#/' }, 'Home'))));
   focusHeading(flow.main);
-  const result = await flushOutbox();
-  const stillHere = (await outbox.items(state.user.patient_id)).find((i) => i.id === body.id);
-  if (!stillHere) {
-    status.textContent = 'Sent to your care team.';
-    cachedGet(`/patients/${state.user.patient_id}/summary?instrument=${instrument.id}`, `summary:${instrument.id}`).catch(() => {});
-  } else if (stillHere.state === 'failed') {
-    status.textContent = `Not sent: ${stillHere.error}`;
-    status.setAttribute('role', 'alert');
-  } else if (result && result.needsSignIn) {
-    status.textContent = 'Saved on this phone. Sign in again to send it.';
-  } else {
-    status.textContent = 'Saved on this phone. It will be sent when you are online.';
-  }
+  // Where the check-in is, said again whenever the outbox moves (sent after reconnecting).
+  let result = null;
+  const where = async () => {
+    if (!status.isConnected) {
+      stop();
+      return;
+    }
+    const stillHere = (await outbox.items(state.user.patient_id)).find((i) => i.id === body.id);
+    if (!stillHere) {
+      status.textContent = 'Sent to your care team.';
+      stop();
+      cachedGet(`/patients/${state.user.patient_id}/summary?instrument=${instrument.id}`, `summary:${instrument.id}`).catch(() => {});
+    } else if (stillHere.state === 'failed') {
+      status.textContent = `Not sent: ${stillHere.error}`;
+      status.setAttribute('role', 'alert');
+    } else if (result && result.needsSignIn) {
+      status.textContent = 'Saved on this phone. Sign in again to send it.';
+    } else {
+      status.textContent = 'Saved on this phone. It will be sent when you are online.';
+    }
+  };
+  const stop = outbox.onChange(() => { where(); });
+  result = await flushOutbox();
+  await where();
   // Reminders are offered here, after a check-in, never on a first visit (nor offline: the
   // subscription needs the server).
   if (!navigator.onLine) return;

@@ -4,17 +4,44 @@ import { serverNow } from '../api.js';
 import {
   bandOf, bandWords, day, labelOf, plural, scoreText, sessionLabel, sessionTime,
 } from '../format.js';
-import { currentRoute, go } from '../nav.js';
+import { currentRoute } from '../nav.js';
 import * as outbox from '../outbox.js';
 import {
-  cachedGet, clinic, instruments, recentSafetyAnswer, state, vocabularies,
+  cachedGet, clinic, installPrompt, instruments, keepOfflineCopies, recentSafetyAnswer, state, vocabularies,
 } from '../session.js';
 import { button, focusHeading, h, show } from '../ui.js';
 
-let unsubscribe = null;
+let stopWatching = null;
+// Items were shown waiting on this visit of Home: once they are sent, the card says so.
+let waitingShown = false;
 
 export async function render(main) {
   document.title = 'Home · Tidemark';
+  waitingShown = false;
+  const { nodes, scales } = await build();
+  show(main, nodes);
+  if (stopWatching) stopWatching();
+  // Sent after reconnecting, or back online: only the cards that changed are drawn again,
+  // so that nothing the patient is reading jumps.
+  const refresh = async (event) => {
+    if (!main.isConnected || currentRoute().name !== '') return;
+    const sent = (event && event.detail) || {};
+    if (event && event.type !== 'online' && !sent.sent && !sent.reports && !sent.signals) {
+      await renderOutbox(main.querySelector('[data-key=outbox]'), scales);
+      return;
+    }
+    const fresh = await build();
+    if (main.isConnected && currentRoute().name === '') patch(main, fresh.nodes);
+  };
+  const stop = outbox.onChange(refresh);
+  window.addEventListener('online', refresh);
+  stopWatching = () => { stop(); window.removeEventListener('online', refresh); };
+  keepOfflineCopies(scales); // every questionnaire's history, for offline
+  focusHeading(main);
+}
+
+/** Home's cards, each keyed (data-key) so that a refresh redraws only what changed. */
+async function build() {
   const me = state.user.patient_id;
   const [detail, summary, scales, words, sessions] = await Promise.all([
     cachedGet(`/patients/${me}`, 'patient'),
@@ -29,39 +56,44 @@ export async function render(main) {
   const queued = await outbox.items(me);
   const sessionList = ((sessions.data && sessions.data.items) || []).filter((s) => s.status !== 'cancelled');
   const status = h('section', { class: 'card', 'aria-labelledby': 'outbox-title' });
+  await renderOutbox(status, scales);
   // Offered now, it comes first; otherwise it waits below the check-ins.
   const quick = rating ? ratingSection(rating, sessionList, ratings.data, queued) : null;
-
-  show(main,
-    h('h1', {}, `Hello, ${state.user.display_name}`),
-    detail.fromCache || summary.fromCache
+  const checkedIn = Boolean((summary.data && (summary.data.latest || summary.data.baseline))
+    || queued.some((i) => i.kind === 'entry'));
+  const cards = {
+    hello: h('h1', { tabindex: '-1' }, `Hello, ${state.user.display_name}`), // as focused: equal when redrawn
+    offline: detail.fromCache || summary.fromCache
       ? h('p', { class: 'notice' }, 'You are offline: this is what was saved on this phone.')
       : null,
-    recentSafetyAnswer() ? helpCard() : null,
-    nextSessionSection(sessions.data, words.treatments),
-    status,
-    reportSection(sessionList, queued, words.treatments),
-    quick && quick.offered ? quick.card : null,
-    dueSection(detail.data, scales, words.contexts),
-    latestSection(summary.data, phq9),
-    h('section', { class: 'card', 'aria-labelledby': 'start-title' },
-      h('h2', { id: 'start-title' }, 'Check in'),
-      h('p', {}, 'It takes about two minutes.'),
-      h('div', { class: 'actions' },
-        h('a', { class: 'button primary', href: '#/checkin?instrument=phq9' }, 'Mood check-in (PHQ-9)'),
-        h('a', { class: 'button', href: '#/checkin?instrument=gad7' }, 'Anxiety check-in (GAD-7)'))),
-    quick && !quick.offered ? quick.card : null,
-  );
-  await renderOutbox(status, scales);
-  if (unsubscribe) unsubscribe();
-  unsubscribe = outbox.onChange((event) => {
-    if (currentRoute().name !== '') return;
-    const sent = event.detail || {};
-    // A report or rating just reached the server: the offers it answers go (drawn afresh).
-    if (sent.reports || sent.sent) go('#/');
-    else renderOutbox(status, scales);
+    help: recentSafetyAnswer() ? helpCard() : null,
+    outbox: status,
+    report: reportSection(sessionList, queued, words.treatments),
+    offer: quick && quick.offered ? quick.card : null,
+    due: dueSection(detail.data, scales, words.contexts),
+    latest: latestSection(summary.data, phq9),
+    next: nextSessionSection(sessions.data, words.treatments),
+    install: checkedIn ? installCard() : null,
+    rating: quick && !quick.offered ? quick.card : null,
+  };
+  const nodes = Object.entries(cards).filter(([, node]) => node).map(([key, node]) => {
+    node.dataset.key = key;
+    return node;
   });
-  focusHeading(main);
+  return { nodes, scales };
+}
+
+/** Put `nodes` in `main`, keeping every card that is the same as the one shown. */
+function patch(main, nodes) {
+  const shown = new Map([...main.children].map((node) => [node.dataset.key, node]));
+  const kept = nodes.map((node) => {
+    const old = shown.get(node.dataset.key);
+    return old && old.isEqualNode(node) ? old : node;
+  });
+  for (const old of shown.values()) if (!kept.includes(old)) old.remove();
+  kept.forEach((node, index) => {
+    if (main.children[index] !== node) main.insertBefore(node, main.children[index] || null);
+  });
 }
 
 async function renderOutbox(section, scales) {
@@ -70,11 +102,15 @@ async function renderOutbox(section, scales) {
   const queuedEntries = queued.filter((i) => i.kind === 'entry' || i.kind === 'report');
   const queuedSignals = queued.filter((i) => i.kind === 'signal');
   const failed = items.filter((i) => i.state === 'failed');
-  section.hidden = !items.length;
   if (!items.length) {
-    section.replaceChildren();
+    section.hidden = !waitingShown;
+    show(section, waitingShown
+      ? [h('h2', { id: 'outbox-title' }, '✓ Sent'), h('p', { class: 'saved' }, 'What waited on this phone has reached your care team.')]
+      : []);
     return;
   }
+  waitingShown = true;
+  section.hidden = false;
   const describe = (item) => {
     if (item.kind === 'signal') return `Your answer to ${questionOf(scales, item.body)}`;
     if (item.kind === 'report') return `Your after-session report from ${day(item.body.taken_at)}`;
@@ -183,22 +219,30 @@ function timeOf(value) {
   return `${date.toLocaleDateString(undefined, { weekday: 'long' })} ${time}`;
 }
 
+const CHECK_IN_NAMES = { phq9: 'Mood check-in', gad7: 'Anxiety check-in' };
+
+/** One button per questionnaire: the one due (before today's session first) is the primary. */
 function dueSection(detail, scales, contexts) {
-  if (!detail) return null;
   const now = new Date();
-  const due = detail.due || [];
+  const due = (detail && detail.due) || [];
   const dueNow = due.filter((d) => d.context === 'pre_session' || new Date(d.due_at) <= now);
-  const next = due.filter((d) => !dueNow.includes(d))[0];
+  const first = dueNow.find((d) => d.context === 'pre_session') || dueNow[0];
+  const next = due.find((d) => !dueNow.includes(d));
+  const own = scales.filter((i) => i.rater === 'self' && i.kind !== 'quick_rating');
+  const link = (instrument, primary) => h('a', {
+    class: `button${primary ? ' primary' : ''}`,
+    // Before a session is the schedule's own word; otherwise the check-in works it out.
+    href: `#/checkin?instrument=${instrument.id}${primary && first.context === 'pre_session' ? '&context=pre_session' : ''}`,
+  }, CHECK_IN_NAMES[instrument.id] ? `${CHECK_IN_NAMES[instrument.id]} (${instrument.name})` : `${instrument.name} check-in`);
+  const firstScale = first && own.find((i) => i.id === first.instrument);
   return h('section', { class: 'card', 'aria-labelledby': 'due-title' },
-    h('h2', { id: 'due-title' }, 'Due now'),
-    dueNow.length
-      ? h('ul', { class: 'plain' }, dueNow.map((d) => h('li', {},
-        h('a', { class: 'button primary', href: `#/checkin?instrument=${d.instrument}&context=${d.context}` },
-          `${nameOf(scales, d.instrument)}: ${labelOf(contexts, d.context, 'due_label')}`))))
-      : h('p', {}, next
-        ? `Nothing is due. Next check-in: ${day(next.due_at)}.`
-        : 'Nothing is due.'),
-  );
+    h('h2', { id: 'due-title' }, firstScale ? 'Due now' : 'Check in'),
+    h('p', {}, firstScale
+      ? `${firstScale.name}, ${labelOf(contexts, first.context, 'due_label')}. It takes about two minutes.`
+      : `Nothing is due${next ? `. Next check-in: ${day(next.due_at)}` : ''}. You may check in whenever you like.`),
+    h('div', { class: 'actions' },
+      firstScale ? link(firstScale, true) : null,
+      own.filter((i) => i !== firstScale).map((i) => link(i, false))));
 }
 
 /** The next planned session (never a cancelled one), in the patient's local time; nothing
@@ -216,27 +260,90 @@ function nextSessionSection(sessions, treatments) {
 }
 
 function latestSection(summary, phq9) {
-  const latest = summary && summary.latest;
   const section = h('section', { class: 'card', 'aria-labelledby': 'latest-title' },
     h('h2', { id: 'latest-title' }, 'Your latest mood score'));
+  // The latest follow-up; a first check-in is the baseline itself.
+  const latest = summary && (summary.latest || summary.baseline);
   if (!latest || !phq9) {
     section.append(h('p', {}, 'No check-ins yet. Your scores will show here.'));
     return section;
   }
   const band = latest.severity || bandOf(phq9, latest.total);
+  const words = bandWords(band);
   section.append(
     h('p', { class: 'score' },
       h('span', { class: 'big' }, scoreText(latest.total)),
-      ` out of ${phq9.max}: ${bandWords(band)}`),
-    h('p', { class: 'hint' }, `PHQ-9 on ${day(latest.taken_at)}.`),
+      ` out of ${phq9.max}: ${words}`),
+    h('p', { class: 'hint' }, `PHQ-9 on ${day(latest.taken_at)}. Scores go from 0 to ${phq9.max}: lower is better.`),
+    h('p', { class: 'change' }, changeWords(summary)),
   );
+  const outcome = outcomeWords(summary);
+  if (outcome) section.append(outcome);
   const weekly = (summary.weekly || []).slice(-8);
   if (weekly.length > 1) {
-    section.append(sparkline(weekly.map((w) => w.mean), phq9.max,
-      `Weekly average over the last ${weekly.length} weeks: from ${weekly[0].mean} to ${weekly[weekly.length - 1].mean}.`));
+    section.append(h('div', { class: 'trend-row' },
+      sparkline(weekly.map((w) => w.mean), phq9.max,
+        `Weekly average over the last ${weekly.length} weeks: from ${weekly[0].mean} to ${weekly[weekly.length - 1].mean}.`),
+      h('p', { class: 'hint', 'aria-hidden': 'true' }, `Weekly average, last ${weekly.length} weeks`)));
   }
   section.append(h('p', {}, h('a', { href: '#/history' }, 'See your history')));
   return section;
+}
+
+/** "20 → 16 since you started: ↓ 4 points, 20 % better": arrows and words, never signs. */
+function changeWords(summary) {
+  const { baseline, latest, change } = summary;
+  if (!baseline || !latest || change === null || change === undefined) {
+    return 'This is your starting score. Check in again to see how it changes.';
+  }
+  const from = `${scoreText(baseline.total)} → ${scoreText(latest.total)} since you started: `;
+  if (change === 0) return `${from}no change`;
+  const way = change > 0 ? 'better' : 'worse';
+  const size = Math.abs(change);
+  const points = `${change > 0 ? '↓' : '↑'} ${scoreText(size)} ${size === 1 ? 'point' : 'points'}`;
+  const percent = summary.percent_change;
+  return percent === null || percent === undefined
+    ? `${from}${points} ${way}`
+    : `${from}${points}, ${Math.round(Math.abs(percent))} % ${way}`;
+}
+
+/** Response and remission, said with what they mean, where they apply. */
+function outcomeWords(summary) {
+  const { thresholds } = summary;
+  if (!thresholds) return null;
+  if (summary.remission) {
+    return h('p', { class: 'outcome' }, `That is remission: a score of ${thresholds.remission_max} or lower, few or no symptoms.`);
+  }
+  if (summary.response) {
+    return h('p', { class: 'outcome' }, `That is a response: at least ${thresholds.response_percent} % better than when you started.`);
+  }
+  return null;
+}
+
+const INSTALL_KEY = 'tidemark-install-hint';
+
+/** After a first check-in: keep Tidemark on the home screen (never once dismissed, nor when
+ * it already runs from there). */
+function installCard() {
+  const installed = matchMedia('(display-mode: standalone)').matches || navigator.standalone;
+  if (installed || localStorage.getItem(INSTALL_KEY) === 'dismissed') return null;
+  const prompt = installPrompt();
+  const card = h('section', { class: 'card', 'aria-labelledby': 'install-title' },
+    h('h2', { id: 'install-title' }, 'Keep Tidemark on your home screen'),
+    h('p', {}, prompt
+      ? 'It then opens like an app, offline too.'
+      : /iPhone|iPad/.test(navigator.userAgent)
+        ? 'It then opens like an app, offline too: in Safari, tap Share, then “Add to Home Screen”.'
+        : 'It then opens like an app, offline too: in your browser’s menu, choose “Install app” or “Add to Home screen”.'));
+  const done = () => {
+    localStorage.setItem(INSTALL_KEY, 'dismissed');
+    card.remove();
+    focusHeading(document.getElementById('main'));
+  };
+  card.append(h('div', { class: 'actions' },
+    prompt ? button('Add to home screen', () => prompt.prompt().then(done, () => {}), { class: 'primary' }) : null,
+    button('Not now', done)));
+  return card;
 }
 
 /** Home keeps the clinic's numbers at hand for a day after a positive safety answer. */

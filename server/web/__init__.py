@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import brotli
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import PathConverter
@@ -65,6 +66,12 @@ def shell_version() -> str:
     return digest.hexdigest()[:12]
 
 
+@lru_cache(maxsize=128)
+def _brotli(data: bytes) -> bytes:
+    """A PWA file compressed with Brotli's best quality, kept for as long as the file is."""
+    return brotli.compress(data, quality=11)
+
+
 def _pwa_file(filename: str) -> Response:
     path = (PWA_DIR / filename).resolve()
     if not path.is_relative_to(PWA_DIR) or not path.is_file():
@@ -75,8 +82,17 @@ def _pwa_file(filename: str) -> Response:
     data = path.read_bytes()
     if filename == "sw.js":
         data = data.replace(SHELL_VERSION_MARK.encode(), shell_version().encode())
-    response = Response(data, mimetype=mimetype)
-    response.set_etag(hashlib.sha256(data).hexdigest()[:20])
+    etag = hashlib.sha256(data).hexdigest()[:20]
+    if mimetype in COMPRESSED_MIMETYPES and request.accept_encodings["br"] > 0:
+        # Brotli at its best, once per file version (flask-compress, at its default 4, would
+        # compress every response afresh): about a sixth fewer bytes on a first load.
+        response = Response(_brotli(data), mimetype=mimetype)
+        response.headers["Content-Encoding"] = "br"
+        response.vary.add("Accept-Encoding")
+        response.set_etag(f"{etag}:br")
+    else:
+        response = Response(data, mimetype=mimetype)
+        response.set_etag(etag)
     # Always revalidate: the service worker, not the HTTP cache, keeps the app offline.
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)

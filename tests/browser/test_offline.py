@@ -10,12 +10,15 @@ import json
 import re
 import struct
 import time
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
+import brotli
 from playwright.sync_api import Page, expect
 
-from server.web import shell_version
+from server.web import PWA_DIR, shell_version
 from tests.browser.conftest import OUTPUT, screenshot
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Browser
 
 ALICE = "alice@example.org"
 ENTRIES = "**/api/v1/patients/*/entries"  # the PWA names the patient: /patients/<id>/
@@ -112,18 +115,12 @@ def read_store(page: Page, store: str) -> list[dict]:
 def complete_phq9(page: Page) -> None:
     """From Home, a PHQ-9 by tapping: 1 on items 1–8, 0 on item 9, then the difficulty question."""
     page.get_by_role("link", name="Mood check-in (PHQ-9)").click()
-    expect(page.get_by_role("heading", name="PHQ-9 check-in")).to_be_visible()
-    page.get_by_text("A regular check-in", exact=True).click()
-    page.get_by_role("button", name="Start").click()
     for number in range(1, 10):
         expect(page.get_by_text(f"Question {number} of 9")).to_be_visible()
         option = "Not at all" if number == 9 else "Several days"
         page.get_by_text(option, exact=True).click()
-        expect(page.get_by_role("radio", name=option, exact=True)).to_be_checked()
-        page.get_by_role("button", name="Next").click()
     expect(page.get_by_text("One last question (you may skip it)")).to_be_visible()
     page.get_by_text("Somewhat difficult", exact=True).click()
-    page.get_by_role("button", name="Finish").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
 
 
@@ -291,8 +288,17 @@ def test_a_check_in_made_offline_survives_a_reload_and_is_stored_once_when_onlin
     assert [row["id"] for row in read_store(page, "outbox")] == [queued["id"]]
     assert entries_of(world) == []
 
+    page.evaluate("document.querySelector('main h1').keptFromBefore = true")
     context.set_offline(False)
 
+    # Sent: said on screen (the card and the header), the offline notice gone, and Home not
+    # drawn afresh (its heading is the same element).
+    expect(page.get_by_role("heading", name="✓ Sent")).to_be_visible()
+    expect(page.locator("#sent")).to_have_text("✓ Sent to your care team")
+    expect(page.get_by_text("You are offline")).to_have_count(0)
+    expect(page.get_by_text("Offline", exact=True)).to_be_hidden()
+    assert page.evaluate("document.querySelector('main h1').keptFromBefore === true")
+    screenshot(page, "offline-home-sent-after-reconnecting")
     expect(waiting_section(page)).to_have_count(0)
     assert read_store(page, "outbox") == []
     assert [entry["id"] for entry in entries_of(world)] == [queued["id"]]
@@ -303,6 +309,56 @@ def test_a_check_in_made_offline_survives_a_reload_and_is_stored_once_when_onlin
     expect(page.get_by_role("heading", name="Your latest mood score")).to_be_visible()
     assert read_store(page, "outbox") == []
     assert [entry["id"] for entry in entries_of(world)] == [queued["id"]]
+
+
+def test_offline_the_gad7_history_shows_its_scores_though_never_opened_online(world, page, context):
+    taken = datetime.now(UTC) - timedelta(days=1)
+    response = world.as_clinician_x().post(
+        f"/api/v1/patients/{world.patient_a.id}/entries",
+        json={
+            "id": str(uuid4()),
+            "instrument": "gad7",
+            "answers": [2, 2, 1, 1, 1, 1, 1],
+            "taken_at": taken.isoformat(),
+            "context": "routine",
+        },
+    )
+    assert response.status_code == 201, response.json
+    sign_in(page)  # Home, and nothing else, is opened online
+    wait_until_controlled(page)
+    wait_for(
+        lambda: {row["key"] for row in read_store(page, "cache")} >= {"summary:gad7", "entries"},
+        page,
+    )
+    context.set_offline(True)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
+    page.get_by_role("link", name="GAD-7").click()
+
+    expect(page.get_by_text("You are offline: this is what was saved")).to_be_visible()
+    expect(page.locator(".chart .dot")).to_have_count(1)
+    expect(page.get_by_text("No scores yet")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Your last GAD-7 check-ins")).to_be_visible()
+    screenshot(page, "offline-gad7-history")
+
+
+def test_the_apps_files_come_compressed_at_brotlis_best_and_revalidate(app):
+    client = Browser(app)
+    raw = (PWA_DIR / "views" / "checkin.js").read_bytes()
+
+    first = client.get("/views/checkin.js", headers={"Accept-Encoding": "gzip, br"})
+    again = client.get(
+        "/views/checkin.js",
+        headers={"Accept-Encoding": "gzip, br", "If-None-Match": first.headers["ETag"]},
+    )
+    without_brotli = client.get("/views/checkin.js", headers={"Accept-Encoding": "gzip"})
+
+    assert first.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(first.data) == raw
+    assert len(first.data) <= len(brotli.compress(raw, quality=11))
+    assert "Accept-Encoding" in first.headers["Vary"]
+    assert again.status_code == 304
+    assert without_brotli.headers["Content-Encoding"] == "gzip"
 
 
 def test_a_server_error_while_sending_keeps_the_check_in_queued(world, page):

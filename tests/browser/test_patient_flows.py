@@ -7,8 +7,10 @@ server's side through the API, as a clinician would see it.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -60,20 +62,16 @@ def sign_in(page: Page, email: str = ALICE, name: str = "Alice A") -> None:
 
 
 def start_phq9(page: Page) -> None:
-    """From Home to the first PHQ-9 question, as a regular check-in."""
+    """From Home to the first PHQ-9 question: no session around, so a regular check-in."""
     page.get_by_role("link", name="Mood check-in (PHQ-9)").click()
-    expect(page.get_by_role("heading", name="PHQ-9 check-in")).to_be_visible()
-    page.get_by_text("A regular check-in", exact=True).click()
-    page.get_by_role("button", name="Start").click()
     expect(page.get_by_text("Question 1 of 9")).to_be_visible()
+    expect(page.locator(".when")).to_contain_text("A regular check-in.")
 
 
 def answer(page: Page, number: int, value: int) -> None:
-    """Tap the option's label on question `number` (1-based), then Next."""
+    """Tap the option's label on question `number` (1-based): the tap alone moves on."""
     expect(page.get_by_text(f"Question {number} of 9")).to_be_visible()
     page.locator("label.option").filter(has_text=re.compile(f"^{FREQUENCY[value]}$")).click()
-    expect(page.get_by_role("radio", name=FREQUENCY[value], exact=True)).to_be_checked()
-    page.get_by_role("button", name="Next").click()
 
 
 def answer_all(page: Page, answers: list[int]) -> None:
@@ -82,9 +80,9 @@ def answer_all(page: Page, answers: list[int]) -> None:
 
 
 def finish_with_difficulty(page: Page, label: str = "Somewhat difficult") -> None:
+    """Tap an answer to the difficulty question: that finishes the check-in."""
     expect(page.get_by_text("One last question (you may skip it)")).to_be_visible()
     page.locator("label.option").filter(has_text=label).click()
-    page.get_by_role("button", name="Finish").click()
 
 
 def expect_sent(page: Page) -> None:
@@ -162,13 +160,13 @@ def through_every_screen(page: Page, world, visit) -> None:
     sign_in(page)
     visit("home")
 
-    page.get_by_role("link", name="Mood check-in (PHQ-9)").click()
+    start_phq9(page)
+    visit("question")
+    page.get_by_role("button", name="Change").click()  # the inferred context, changed
     expect(page.get_by_role("heading", name="PHQ-9 check-in")).to_be_visible()
     visit("context")
     page.get_by_text("A regular check-in", exact=True).click()
-    page.get_by_role("button", name="Start").click()
     expect(page.get_by_text("Question 1 of 9")).to_be_visible()
-    visit("question")
 
     answer_all(page, ITEM_9_POSITIVE)
     expect(page.get_by_role("heading", name="Please reach out now")).to_be_visible()
@@ -264,41 +262,38 @@ def test_the_crisis_screen_shows_offline_too(page, context, world):
 
 
 def test_a_whole_check_in_works_by_keyboard_alone(page, world):
+    """Space or Enter chooses and moves on; the arrow keys only move the choice."""
     sign_in(page)
 
     tab_to(page, "Mood check-in (PHQ-9)")
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="PHQ-9 check-in")).to_be_focused()
-    tab_to(page, "A regular check-in")
-    page.keyboard.press("Space")
-    expect(page.get_by_role("radio", name="A regular check-in")).to_be_checked()
-    tab_to(page, "Start")
     page.keyboard.press("Enter")
 
     for number, value in enumerate(MODERATE, start=1):
         legend = page.locator("legend")
         expect(legend).to_be_focused()
         expect(page.locator(".progress-text")).to_have_text(f"Question {number} of 9")
+        expect(page.get_by_role("button", name="Next")).to_be_hidden()
         page.keyboard.press("Tab")  # into the group, on its first option
         expect(page.get_by_role("radio", name=FREQUENCY[0], exact=True)).to_be_focused()
-        page.keyboard.press("Space")
+        if value == 0:
+            page.keyboard.press("Space")
+            continue
         for _ in range(value):
             page.keyboard.press("ArrowDown")
         expect(page.get_by_role("radio", name=FREQUENCY[value], exact=True)).to_be_checked()
-        tab_to(page, "Next")
+        expect(page.locator(".progress-text")).to_have_text(f"Question {number} of 9")
+        expect(page.get_by_role("button", name="Next")).to_be_visible()
         page.keyboard.press("Enter")
 
     expect(page.locator("legend")).to_be_focused()
     expect(page.get_by_text("One last question (you may skip it)")).to_be_visible()
     page.keyboard.press("Tab")
     page.keyboard.press("Space")
-    expect(page.get_by_role("radio", name="Not difficult at all")).to_be_checked()
-    tab_to(page, "Finish")
-    page.keyboard.press("Enter")
 
     expect(page.get_by_role("heading", name="Thank you")).to_be_focused()
     expect_sent(page)
-    assert [entry["total"] for entry in entries_of(world, world.patient_a.id)] == [11]
+    [entry] = entries_of(world, world.patient_a.id)
+    assert (entry["total"], entry["difficulty"], entry["context"]) == (11, 0, "routine")
 
 
 def test_going_back_keeps_the_earlier_answers(page, world):
@@ -315,6 +310,181 @@ def test_going_back_keeps_the_earlier_answers(page, world):
     expect(page.get_by_text("Question 2 of 9")).to_be_visible()
     expect(page.get_by_role("radio", name="More than half the days")).to_be_checked()
     expect(page.get_by_role("radio", name="Several days")).not_to_be_checked()
+
+    # An answered question offers Next (a tap on its answer would move on too).
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Question 3 of 9")).to_be_visible()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Question 4 of 9")).to_be_visible()
+    expect(page.get_by_role("button", name="Next")).to_be_hidden()
+
+
+# Counts every tap or click on the page (a pointer press), whatever it lands on.
+COUNT_TAPS = """() => {
+  window.taps = 0;
+  document.addEventListener('pointerdown', () => { window.taps += 1; }, true);
+}"""
+
+
+def test_a_phq9_from_home_to_its_result_takes_at_most_12_taps(page, world):
+    """One button for what is due, one tap per answer, one for the difficulty question."""
+    sign_in(page)
+    # A new patient: the PHQ-9 is due, and Home has one button for it, not two.
+    expect(page.get_by_role("heading", name="Due now")).to_be_visible()
+    expect(page.get_by_role("link", name="Mood check-in (PHQ-9)")).to_have_count(1)
+    expect(page.get_by_role("link", name="Mood check-in (PHQ-9)")).to_have_class(
+        re.compile("primary")
+    )
+    page.evaluate(COUNT_TAPS)
+
+    page.get_by_role("link", name="Mood check-in (PHQ-9)").click()
+    answer_all(page, MODERATE)
+    finish_with_difficulty(page)
+
+    expect(page.locator("p.score")).to_have_text(
+        "Your PHQ-9 score is 11 out of 27: moderate symptoms."
+    )
+    expect_sent(page)
+    taps = page.evaluate("window.taps")
+    assert taps <= 12, taps
+    [entry] = entries_of(world, world.patient_a.id)
+    assert (entry["answers"], entry["difficulty"], entry["context"]) == (MODERATE, 1, "routine")
+
+
+def later_today(now: datetime) -> datetime:
+    """A few minutes from now, never past midnight (local time, as the browser reads it)."""
+    local = now.astimezone()
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return now + min(timedelta(minutes=10), (midnight - local) / 2)
+
+
+@pytest.mark.parametrize(
+    ("started", "shown"),
+    [
+        (lambda now: now - timedelta(hours=3), "After a session."),
+        (later_today, "Before today's session."),
+        (lambda now: now - timedelta(minutes=20), None),  # may not be over yet: asked
+    ],
+    ids=["after", "before", "just-started"],
+)
+def test_the_check_in_works_out_when_it_is_filled_in_and_asks_only_if_unclear(
+    page, world, started, shown
+):
+    at = started(datetime.now(UTC))
+    body = {"started_at": at.isoformat(), "treatment": "ketamine_iv"}
+    response = world.as_clinician_x().post(
+        f"/api/v1/patients/{world.patient_a.id}/sessions", json=body
+    )
+    assert response.status_code == 201, response.json
+    sign_in(page)
+
+    page.goto("/#/checkin?instrument=phq9")
+
+    if shown is None:
+        expect(page.get_by_role("group", name="When are you filling this in?")).to_be_visible()
+        expect(page.get_by_role("button", name="Start")).to_be_hidden()  # a tap chooses
+        page.get_by_text("After a session", exact=True).click()
+        shown = "After a session."
+    expect(page.get_by_text("Question 1 of 9")).to_be_visible()
+    expect(page.locator(".when")).to_contain_text(shown)
+
+
+def test_a_screen_that_takes_a_moment_shows_that_it_is_loading(page, world):
+    sign_in(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
+    expect(page.get_by_role("heading", name="Your history")).to_be_visible()
+    held = []
+    page.route("**/summary?instrument=phq9", lambda route: held.append(route))
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
+
+    expect(page.get_by_role("status").filter(has_text="Loading…")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your history")).to_have_count(0)
+    for route in held:
+        route.continue_()
+    page.unroute("**/summary?instrument=phq9")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Alice A")
+    expect(page.get_by_text("Loading…")).to_have_count(0)
+
+
+def phq9_entry(world, answers: list[int], days_ago: float) -> None:
+    """A PHQ-9 of patient A, entered by clinician X, `days_ago` days ago."""
+    taken = datetime.now(UTC) - timedelta(days=days_ago)
+    response = world.as_clinician_x().post(
+        f"/api/v1/patients/{world.patient_a.id}/entries",
+        json={
+            "id": str(uuid4()),
+            "instrument": "phq9",
+            "answers": answers,
+            "taken_at": taken.isoformat(),
+            "context": "routine",
+        },
+    )
+    assert response.status_code == 201, response.json
+
+
+def test_home_says_the_change_since_the_start_in_arrows_and_words(page, world):
+    phq9_entry(world, [3, 3, 3, 3, 3, 3, 1, 1, 0], days_ago=20)  # 20
+    phq9_entry(world, [2, 2, 2, 2, 2, 2, 2, 2, 0], days_ago=1)  # 16
+    sign_in(page)
+
+    latest = page.get_by_role("region", name="Your latest mood score")
+    expect(latest.locator(".score")).to_have_text("16 out of 27: moderately severe symptoms")
+    expect(latest).to_contain_text("lower is better")
+    expect(latest.locator(".change")).to_have_text(
+        "20 → 16 since you started: ↓ 4 points, 20 % better"
+    )
+    # Nothing is due (a PHQ-9 yesterday): one plain button per questionnaire, none primary.
+    expect(page.get_by_role("heading", name="Check in")).to_be_visible()
+    expect(page.get_by_role("link", name="Mood check-in (PHQ-9)")).to_have_count(1)
+    expect(page.locator("main a.button.primary")).to_have_count(0)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        screenshot(page, f"{'dark-' if scheme == 'dark' else ''}home-change-since-the-start")
+        violations = axe_violations(page)
+        assert violations == [], describe_violations(violations)
+
+    phq9_entry(world, [3, 3, 3, 3, 3, 3, 2, 1, 0], days_ago=0.01)  # 21
+    page.reload()
+
+    expect(latest.locator(".change")).to_have_text(
+        "20 → 21 since you started: ↑ 1 point, 5 % worse"
+    )
+    expect(latest.locator(".score")).to_have_text("21 out of 27: severe symptoms")
+
+
+# Run before the app: it reads as started from the home screen.
+INSTALLED = """(() => {
+  const real = window.matchMedia.bind(window);
+  window.matchMedia = (query) => (query === '(display-mode: standalone)'
+    ? { matches: true, media: query, addEventListener() {}, removeEventListener() {} }
+    : real(query));
+})()"""
+
+
+def test_after_a_first_check_in_home_suggests_installing_until_dismissed(page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Due now")).to_be_visible()
+    hint = page.get_by_role("region", name="Keep Tidemark on your home screen")
+    expect(hint).to_have_count(0)  # no check-in yet
+
+    phq9_entry(world, MODERATE, days_ago=0.01)
+    page.reload()
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("Add to Home screen")
+    hint.get_by_role("button", name="Not now").click()
+    expect(hint).to_have_count(0)
+    page.reload()
+    expect(page.get_by_role("heading", name="Your latest mood score")).to_be_visible()
+    expect(hint).to_have_count(0)
+
+    # Never when it already runs from the home screen.
+    page.evaluate("localStorage.clear()")
+    page.add_init_script(INSTALLED)
+    page.reload()
+    expect(page.get_by_role("heading", name="Your latest mood score")).to_be_visible()
+    assert page.evaluate("matchMedia('(display-mode: standalone)').matches")
+    expect(hint).to_have_count(0)
 
 
 # ---------------------------------------------------------------- accessibility and layout
@@ -489,4 +659,4 @@ def test_the_installed_apps_check_in_shortcut_opens_the_phq9(page, context, worl
 
     page.goto(shortcut)
 
-    expect(page.get_by_role("heading", name="PHQ-9 check-in")).to_be_visible()
+    expect(page.get_by_text("Question 1 of 9")).to_be_visible()

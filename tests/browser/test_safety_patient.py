@@ -79,15 +79,12 @@ def sign_in(page: Page) -> None:
 
 def start_phq9(page: Page) -> None:
     page.get_by_role("link", name="Mood check-in (PHQ-9)").click()
-    expect(page.get_by_role("heading", name="PHQ-9 check-in")).to_be_visible()
-    page.get_by_text("A regular check-in", exact=True).click()
-    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_text("Question 1 of 9")).to_be_visible()
 
 
 def answer(page: Page, number: int, value: int) -> None:
     expect(page.get_by_text(f"Question {number} of 9")).to_be_visible()
     page.locator("label.option").filter(has_text=re.compile(f"^{FREQUENCY[value]}$")).click()
-    page.get_by_role("button", name="Next").click()
 
 
 def up_to_the_crisis_screen(page: Page, item_9: int = 1) -> None:
@@ -425,6 +422,7 @@ def test_get_help_now_leads_back_to_a_half_done_check_in(world, clinic_numbers, 
     sign_in(page)
     start_phq9(page)
     answer(page, 1, 2)
+    expect(page.get_by_text("Question 2 of 9")).to_be_visible()
     help_link(page).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(HELP_TITLE)
 
@@ -466,7 +464,7 @@ def test_home_keeps_a_help_card_for_a_day_after_a_positive_item_9(world, clinic_
     )
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Alice A")
-    expect(page.get_by_role("heading", name="Due now")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check in")).to_be_visible()  # nothing due now
     expect(page.get_by_role("heading", name=HELP_CARD)).to_have_count(0)
 
 
@@ -480,7 +478,7 @@ def test_no_help_card_after_item_9_at_not_at_all_and_none_after_sign_out(
     page.get_by_role("button", name="Finish").click()
     expect(page.get_by_text("Sent to your care team.")).to_be_visible()
     page.get_by_role("link", name="Home", exact=True).last.click()
-    expect(page.get_by_role("heading", name="Due now")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check in")).to_be_visible()  # nothing due now
     expect(page.get_by_role("heading", name=HELP_CARD)).to_have_count(0)
 
     up_to_the_crisis_screen(page)  # then a positive one: the card, until sign-out
@@ -490,7 +488,7 @@ def test_no_help_card_after_item_9_at_not_at_all_and_none_after_sign_out(
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert page.evaluate("Object.keys(localStorage)") == []
     sign_in(page)
-    expect(page.get_by_role("heading", name="Due now")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check in")).to_be_visible()  # nothing due now
     expect(page.get_by_role("heading", name=HELP_CARD)).to_have_count(0)
 
 

@@ -23,14 +23,11 @@ def sign_in(page: Page, email: str, name: str) -> None:
 
 def start_phq9(page: Page) -> None:
     page.get_by_role("link", name="Mood check-in (PHQ-9)").click()
-    page.get_by_text("A regular check-in", exact=True).click()
-    page.get_by_role("button", name="Start").click()
 
 
 def answer(page: Page, number: int, option: str) -> None:
     expect(page.get_by_text(f"Question {number} of 9")).to_be_visible()
     page.get_by_text(option, exact=True).click()
-    page.get_by_role("button", name="Next").click()
 
 
 def entries_of(world, patient) -> list[dict]:
@@ -59,15 +56,14 @@ def test_a_half_done_check_in_is_never_continued_by_the_next_person(world, page)
     expect(page.get_by_role("radio", name="Nearly every day")).not_to_be_checked()
 
 
-def test_a_double_tap_on_finish_stores_one_entry(world, page):
+def test_a_double_tap_on_the_last_answer_stores_one_entry(world, page):
+    """All 0: no difficulty question, so the last answer finishes the check-in."""
     sign_in(page, ALICE, "Alice A")
     start_phq9(page)
-    for number in range(1, 10):
-        expect(page.get_by_text(f"Question {number} of 9")).to_be_visible()
-        page.get_by_text("Not at all", exact=True).click()
-        if number < 9:
-            page.get_by_role("button", name="Next").click()
-    page.get_by_role("button", name="Next").dblclick()
+    for number in range(1, 9):
+        answer(page, number, "Not at all")
+    expect(page.get_by_text("Question 9 of 9")).to_be_visible()
+    page.get_by_text("Not at all", exact=True).dblclick()
     expect(page.get_by_text("Sent to your care team.")).to_be_visible()
     assert len(entries_of(world, world.patient_a)) == 1
 
@@ -108,8 +104,6 @@ def test_a_slow_screen_never_replaces_the_crisis_screen(world, page):
     page.route("**/summary?instrument=phq9", lambda route: held.append(route))
     page.get_by_role("link", name="Home", exact=True).first.click()
     page.goto("/#/checkin?instrument=phq9")
-    page.get_by_text("A regular check-in", exact=True).click()
-    page.get_by_role("button", name="Start").click()
     for number in range(1, 10):
         answer(page, number, "Several days")
     expect(page.get_by_role("heading", name=CRISIS)).to_be_visible()
