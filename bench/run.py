@@ -429,7 +429,8 @@ def main() -> None:
 
     def panel():
         response = client.get("/api/v1/patients?limit=1000")
-        assert response.status_code == 200 and len(response.json["items"]) == args.patients
+        # The synthetic patients, and the new one the check-in is measured on.
+        assert response.status_code == 200 and len(response.json["items"]) == args.patients + 1
 
     def summary():
         response = client.get(f"/api/v1/patients/{patient_id}/summary?instrument=phq9")
