@@ -755,50 +755,61 @@ def through_every_clinician_screen(page: Page, world, visit) -> None:
     visit("admin")
 
 
-@pytest.mark.parametrize("device", ["desktop", "phone"])
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_every_clinician_screen_is_axe_clean_fits_the_screen_and_is_saved(
-    desk, world, scheme, device
-):
-    """One walk through the screens per scheme and size: each is checked by axe, has Sign out
-    in its header, is no wider than the screen (a phone too: 390 px), and is saved."""
-    viewport = PHONE if device == "phone" else DESKTOP
-    desk.set_viewport_size(viewport)
-    desk.emulate_media(color_scheme=scheme)
-    size = "" if device == "desktop" else "phone-"
-    prefix = f"clinician-{size}{'dark-' if scheme == 'dark' else ''}"
-    saved = []
+VARIANTS = [(device, scheme) for device in ("desktop", "phone") for scheme in ("light", "dark")]
+SCREENS = [
+    "panel",
+    "add-patient",
+    "patient-added",
+    "flags-open",
+    "flags-resolved",
+    "patient",
+    "monitoring",
+    "admin",
+]
+
+
+def test_every_clinician_screen_is_axe_clean_fits_the_screen_and_is_saved(desk, world):
+    """One walk through the screens; each is checked at desktop and phone size, light and
+    dark (resized and switched in place): axe finds nothing, Sign out is in its header, it is
+    no wider than the screen (a phone too: 390 px), and it is saved."""
+    saved: dict[tuple[str, str], list] = {variant: [] for variant in VARIANTS}
     found: dict[str, list[dict]] = {}
-    widths: dict[str, int] = {}
+    too_wide: dict[str, int] = {}
 
     def visit(name: str) -> None:
-        saved.append(screenshot(desk, f"{prefix}{len(saved) + 1:02d}-{name}"))
-        expect(desk.get_by_role("banner").get_by_role("button", name="Sign out")).to_be_visible()
-        widths[name] = desk.evaluate("document.documentElement.scrollWidth")
-        violations = axe_violations(desk)
-        if violations:
-            found[name] = violations
+        for device, scheme in VARIANTS:
+            viewport = PHONE if device == "phone" else DESKTOP
+            desk.set_viewport_size(viewport)
+            desk.emulate_media(color_scheme=scheme)
+            size = "" if device == "desktop" else "phone-"
+            prefix = f"clinician-{size}{'dark-' if scheme == 'dark' else ''}"
+            shots = saved[(device, scheme)]
+            shots.append(screenshot(desk, f"{prefix}{len(shots) + 1:02d}-{name}"))
+            banner = desk.get_by_role("banner")
+            expect(banner.get_by_role("button", name="Sign out")).to_be_visible()
+            width = desk.evaluate("document.documentElement.scrollWidth")
+            if width > viewport["width"]:
+                too_wide[f"{name} ({device}, {scheme})"] = width
+            png_width = int.from_bytes(shots[-1].read_bytes()[16:20], "big")  # PNG header
+            assert png_width == viewport["width"], (shots[-1].name, png_width)
+            violations = axe_violations(desk)
+            if violations:
+                found[f"{name} ({device}, {scheme})"] = violations
+        desk.set_viewport_size(DESKTOP)
+        desk.emulate_media(color_scheme="light")
 
+    desk.set_viewport_size(DESKTOP)
     through_every_clinician_screen(desk, world, visit)
 
-    assert [path.stem.removeprefix(prefix)[3:] for path in saved] == [
-        "panel",
-        "add-patient",
-        "patient-added",
-        "flags-open",
-        "flags-resolved",
-        "patient",
-        "monitoring",
-        "admin",
-    ]
-    assert {name: width for name, width in widths.items() if width > viewport["width"]} == {}
-    for path in saved:
-        width = int.from_bytes(path.read_bytes()[16:20], "big")  # the PNG header's width
-        assert width == viewport["width"], (path.name, width)
+    for (device, scheme), shots in saved.items():
+        prefix = f"clinician-{'' if device == 'desktop' else 'phone-'}"
+        prefix += "dark-" if scheme == "dark" else ""
+        assert [path.stem.removeprefix(prefix)[3:] for path in shots] == SCREENS
+    assert too_wide == {}
     report = "\n".join(
         f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
     )
-    assert not found, f"axe violations ({scheme}, {device}):\n{report}"
+    assert not found, f"axe violations:\n{report}"
 
 
 def test_a_clinician_sees_and_sets_the_patients_reminders(desk, world):

@@ -620,23 +620,33 @@ SCREENS = [
 ]
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("device", ["desktop", "phone"])
-def test_the_safety_screens_are_axe_clean_and_saved_as_screenshots(browse, world, device, scheme):
-    page = browse(DESKTOP if device == "desktop" else PHONE, scheme)
+VARIANTS = [(device, scheme) for device in ("desktop", "phone") for scheme in ("light", "dark")]
+
+
+def test_the_safety_screens_are_axe_clean_and_saved_as_screenshots(browse, world):
+    """One walk: each screen is checked and saved at desktop and phone size, light and dark
+    (the page resized and its colour scheme switched in place, not the walk repeated)."""
+    page = browse(DESKTOP)
     found: dict[str, list[dict]] = {}
-    saved = []
+    saved: dict[tuple[str, str], list] = {variant: [] for variant in VARIANTS}
 
     def visit(name: str) -> None:
-        saved.append(
-            screenshot(page, f"safety-clinician-{device}-{scheme}-{len(saved) + 1:02d}-{name}")
-        )
-        violations = axe_violations(page)
-        if violations:
-            found[name] = violations
+        for device, scheme in VARIANTS:
+            page.set_viewport_size(DESKTOP if device == "desktop" else PHONE)
+            page.emulate_media(color_scheme=scheme)
+            shots = saved[(device, scheme)]
+            shots.append(
+                screenshot(page, f"safety-clinician-{device}-{scheme}-{len(shots) + 1:02d}-{name}")
+            )
+            violations = axe_violations(page)
+            if violations:
+                found[f"{name} ({device}, {scheme})"] = violations
+        page.set_viewport_size(DESKTOP)
+        page.emulate_media(color_scheme="light")
 
     through_the_safety_screens(page, world, visit)
 
-    assert [path.stem.split("-", 5)[-1] for path in saved] == SCREENS
+    for shots in saved.values():
+        assert [path.stem.split("-", 5)[-1] for path in shots] == SCREENS
     report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
-    assert not found, f"axe violations ({device}, {scheme}):\n{report}"
+    assert not found, f"axe violations:\n{report}"
