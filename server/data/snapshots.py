@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
 
-from sqlalchemy import delete, event, func, inspect, select, union_all
+from sqlalchemy import asc, delete, desc, event, func, inspect, select, union_all
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 
 from ..domain import outcomes
@@ -151,18 +151,28 @@ def _candidates(patient_id, instrument_id, first_session, explicit_id) -> list:
     )
     comparable = Entry.context != "post_session"
 
-    def at(edge, *conditions):
-        moment = select(edge(Entry.taken_at)).where(*own, *conditions).scalar_subquery()
+    def at(order, *conditions):
+        # The first time in index order that meets the conditions: the index on (patient,
+        # instrument, taken_at) is walked from one end and the walk stops there, where
+        # min()/max() with conditions beyond the index would read every entry.
+        moment = (
+            select(Entry.taken_at)
+            .where(*own, *conditions)
+            .order_by(order(Entry.taken_at))
+            .limit(1)
+            .scalar_subquery()
+        )
         return select(*_COLUMNS).where(*own, *conditions, Entry.taken_at == moment)
 
-    queries = [at(func.min, comparable), at(func.max, comparable)]
+    first, last = asc, desc
+    queries = [at(first, comparable), at(last, comparable)]
     if first_session is None:
-        queries.append(at(func.max, Entry.context == "baseline"))
+        queries.append(at(last, Entry.context == "baseline"))
     else:
         window = first_session - outcomes.BASELINE_BEFORE_FIRST_SESSION
-        queries.append(at(func.max, Entry.context == "baseline", Entry.taken_at <= first_session))
+        queries.append(at(last, Entry.context == "baseline", Entry.taken_at <= first_session))
         queries.append(
-            at(func.max, comparable, Entry.taken_at >= window, Entry.taken_at <= first_session)
+            at(last, comparable, Entry.taken_at >= window, Entry.taken_at <= first_session)
         )
     if explicit_id is not None:
         queries.append(select(*_COLUMNS).where(*own, Entry.id == explicit_id))
