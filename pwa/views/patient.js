@@ -6,7 +6,7 @@
 import { allPages, api, errorMessage } from '../api.js';
 import { chart, outcomeLines, pairChart } from '../chart.js';
 import {
-  bandOf, changeWords, choices, day, dayAndTime, isoWithOffset, labelOf, plural, ratingPairs,
+  changeWords, choices, day, dayAndTime, isoWithOffset, labelOf, plural, ratingPairs,
   scoreText,
 } from '../format.js';
 import { reminderSettingsForm } from '../reminder-settings.js';
@@ -213,16 +213,22 @@ function outcomeSection(summary, instrument, sessions, words, entries) {
     response: `${100 - thresholds.response_percent} % of baseline (response)`,
     remission: 'Remission',
   });
-  const points = summary.daily.map((p) => ({
-    at: new Date(`${p.date}T12:00:00`), value: p.mean,
-    label: `${day(p.date)}: ${p.mean}, ${bandOf(instrument, p.mean)}${p.n > 1 ? ` (average of ${p.n})` : ''}`,
+  // Every entry its own dot (a crisis 21 never hides in a day's mean); the line joins the
+  // daily means.
+  const trend = summary.daily.map((p) => ({ at: new Date(`${p.date}T12:00:00`), value: p.mean }));
+  const points = entries.filter((e) => e.instrument === instrument.id && !e.voided).map((e) => ({
+    at: new Date(e.taken_at), value: e.total,
+    label: `${dayAndTime(e.taken_at)}: ${scoreText(e.total)}, ${e.severity}, ${labelOf(words.contexts, e.context).toLowerCase()}`,
   }));
   return h('section', { class: 'card outcome', 'aria-labelledby': titleId },
     h('h2', { id: titleId }, instrument.name),
     summary.latest
       ? [h('dl', { class: 'figures' }, rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
         h('p', { class: 'hint meanings' }, Object.values(outcomeMeanings(thresholds)).join(' ')),
-        chart({ title: `${instrument.name} daily scores`, points, sessions, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max }),
+        chart({
+          title: `${instrument.name} scores, each entry a dot`, points, trend, sessions, treatments: words.treatments, lines, bands: instrument.bands, max: instrument.max,
+          words: { points: 'Each dot is one entry; the line joins the daily means.' },
+        }),
         scoreTable(instrument, entries, words)]
       : h('p', {}, 'No entries yet.'));
 }

@@ -214,6 +214,8 @@ def test_a_clinician_reads_a_worse_change_with_an_arrow_and_what_response_means(
     alice = world.as_patient_a()
     now = datetime.now(UTC).replace(microsecond=0)
     submit(alice, 10, now - timedelta(days=20), "baseline")
+    # Two check-ins on one day: the clinician's chart, too, shows each as its own dot.
+    submit(alice, 21, now - timedelta(days=1, hours=2))
     submit(alice, 11, now - timedelta(days=1))
     desktop.goto("/#/signin")
     desktop.get_by_label("Email").fill("doc.x@example.org")
@@ -230,3 +232,7 @@ def test_a_clinician_reads_a_worse_change_with_an_arrow_and_what_response_means(
     expect(meanings).to_contain_text("Remission: a score of 4 or lower")
     expect(meanings).to_contain_text("Reliable change: a change of 6 points or more")
     expect(desktop.locator(".outcome .chart-note").first).to_contain_text("Lower is better")
+    dots = desktop.locator(".outcome").first.locator("svg.chart circle.dot")
+    expect(dots).to_have_count(3)
+    titles = dots.locator("title").all_text_contents()
+    assert sorted(int(re.search(r": (\d+), ", t).group(1)) for t in titles) == [10, 11, 21], titles
