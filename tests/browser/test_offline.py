@@ -185,7 +185,11 @@ def test_the_manifest_names_the_app_and_its_icons_answer_at_their_size(page, con
     icons = manifest["icons"]
     assert {icon["sizes"] for icon in icons} >= {"192x192", "512x512"}
     assert any("maskable" in icon.get("purpose", "").split() for icon in icons)
-    for icon in icons:
+    # The install dialog shows the app: a phone's screenshot and a desktop's.
+    screenshots = manifest["screenshots"]
+    assert {shot["form_factor"] for shot in screenshots} == {"narrow", "wide"}
+    assert all(shot["label"] for shot in screenshots)
+    for icon in icons + screenshots:
         answer = context.request.get(icon["src"])
         assert answer.status == 200, icon["src"]
         assert answer.headers["content-type"] == "image/png", icon["src"]
