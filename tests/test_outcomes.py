@@ -605,3 +605,27 @@ def test_the_chosen_baseline_is_never_voided(entries, sessions, explicit_id):
     else:
         assert baseline.voided is False
         assert rule in (1, 2, 3, 4)
+
+
+@given(
+    st.floats(min_value=-1000, max_value=1000, allow_nan=False)
+    | st.integers(-1000, 1000)
+    | st.decimals(min_value=-1000, max_value=1000, places=2).map(float)
+)
+def test_rounding_a_float_through_decimal_agrees_with_the_exact_fraction(value):
+    """round1's fast path for floats (decimal) rounds exactly as the Fraction path does,
+    ties (x.x5, as the decimal prints) half away from zero."""
+    from server.domain.instruments import exact, round_half_up
+
+    assert round1(value) == round_half_up(exact(value) * 10) / 10
+
+
+def test_rounding_ties_go_half_up_away_from_zero():
+    assert [round1(v) for v in (41.25, 41.35, -2.25, 0.05, 55.55, 2.0)] == [
+        41.3,
+        41.4,
+        -2.3,
+        0.1,
+        55.6,
+        2.0,
+    ]
