@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export TIDEMARK_ENV ?= development
 
-.PHONY: run test fuzz lint format bench clean
+.PHONY: run test fuzz lint format bench bench-load clean
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ clean:
 
 bench: $(BIN)/flask
 	$(BIN)/python bench/run.py
+
+# Check-ins under load through gunicorn (Procfile's configuration) beside a bare floor (wrk).
+bench-load: $(BIN)/flask
+	@command -v wrk >/dev/null || { echo "bench-load needs wrk: apt-get install -y wrk"; exit 1; }
+	$(BIN)/python bench/load.py
