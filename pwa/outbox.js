@@ -73,6 +73,13 @@ export async function discard(id) {
 }
 
 let running = null; // the pass under way
+const reportedHere = new Set(); // sessions whose report this page has sent
+
+/** Whether this page sent the after-session report of this session (while a copy of the
+ * sessions read before the send may not show it yet). */
+export function reportSent(sessionId) {
+  return reportedHere.has(sessionId);
+}
 let again = null; // one more pass, for everyone who asked while `running` was under way
 let againFor = null;
 
@@ -111,6 +118,9 @@ async function send(patientId) {
       const answer = await api(kind.path(item), {
         method: 'POST', body: item.body, keepalive: kind.keepalive,
       });
+      // Known as reported before it leaves the queue: a screen reading the queue and then
+      // (or before) the server never finds it in neither.
+      if (item.kind === 'report') reportedHere.add(item.sessionId);
       await store.remove('outbox', item.id);
       if (item.kind === 'signal') {
         result.signals.push(item.body);

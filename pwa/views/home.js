@@ -18,7 +18,12 @@ let waitingShown = false;
 export async function render(main) {
   document.title = 'Home · Tidemark';
   waitingShown = false;
+  // The outbox may send while the cards are built (on reconnecting, at start): then they are
+  // built again at once, or a report just sent would still be asked for.
+  let movedMeanwhile = false;
+  const watchBuild = outbox.onChange(() => { movedMeanwhile = true; });
   const { nodes, scales } = await build();
+  watchBuild();
   show(main, nodes);
   if (stopWatching) stopWatching();
   // Sent after reconnecting, or back online: only the cards that changed are drawn again,
@@ -36,6 +41,7 @@ export async function render(main) {
   const stop = outbox.onChange(refresh);
   window.addEventListener('online', refresh);
   stopWatching = () => { stop(); window.removeEventListener('online', refresh); };
+  if (movedMeanwhile) refresh({ type: 'online' });
   keepOfflineCopies(scales); // every questionnaire's history, for offline
   focusHeading(main);
 }
@@ -155,7 +161,7 @@ function reportSection(sessions, queued, treatments) {
     return since >= 0 && since <= REPORT_OFFER_HOURS * HOUR;
   }).pop();
   if (!recent) return null;
-  const reported = (recent.reports || []).length
+  const reported = (recent.reports || []).length || outbox.reportSent(recent.id)
     || queued.some((i) => i.kind === 'report' && i.sessionId === recent.id);
   if (reported) return null;
   return h('section', { class: 'card offer', 'aria-labelledby': 'report-title' },

@@ -293,12 +293,27 @@ def test_a_check_in_made_offline_survives_a_reload_and_is_stored_once_when_onlin
     assert entries_of(world) == []
 
     page.evaluate("document.querySelector('main h1').keptFromBefore = true")
+    below_the_bar = (
+        "document.getElementById('nav').getBoundingClientRect().top"
+        " - document.querySelector('.bar').getBoundingClientRect().bottom"
+    )
+    gap = page.evaluate(below_the_bar)
     context.set_offline(False)
 
     # Sent: said on screen (the card and the header), the offline notice gone, and Home not
     # drawn afresh (its heading is the same element).
     expect(page.get_by_role("heading", name="✓ Sent")).to_be_visible()
     expect(page.locator("#sent")).to_have_text("✓ Sent to your care team")
+    # Over the page, not in it: nothing moved under the patient's finger, and a tap on the
+    # note reaches what is beneath it.
+    assert page.evaluate(below_the_bar) == gap
+    assert (
+        page.evaluate(
+            "(() => { const r = document.getElementById('sent').getBoundingClientRect();"
+            " return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2).id; })()"
+        )
+        != "sent"
+    )
     expect(page.get_by_text("You are offline")).to_have_count(0)
     expect(page.get_by_text("Offline", exact=True)).to_be_hidden()
     assert page.evaluate("document.querySelector('main h1').keptFromBefore === true")
