@@ -125,20 +125,26 @@ def measure_export_memory(app) -> list[dict]:
     return rows
 
 
-def measure_import(document: bytes, entries: int) -> dict:
-    """POST /api/v1/import of `document` into a fresh SQLite installation, as its admin."""
-    path = ROOT / "instance" / "bench-import.db"
+def fresh_app(filename: str, **config) -> Flask:
+    """The app on an empty SQLite file under instance/ (any earlier one deleted)."""
+    path = ROOT / "instance" / filename
+    path.parent.mkdir(exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    target = create_app(
+    return create_app(
         {
             "DEVELOPMENT": True,
             "SECRET_KEY": "benchmark-only-secret-key-0123456789",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
             "SESSION_COOKIE_SECURE": False,
-            "IMPORT_MAX_CONTENT_LENGTH": 256 * 2**20,  # TIDEMARK_IMPORT_MAX_MB=256
+            **config,
         }
     )
+
+
+def measure_import(document: bytes, entries: int) -> dict:
+    """POST /api/v1/import of `document` into a fresh SQLite installation, as its admin."""
+    target = fresh_app("bench-import.db", IMPORT_MAX_CONTENT_LENGTH=256 * 2**20)
     with target.app_context():
         flask_migrate.upgrade()
         clinic = build_clinic("Importing clinic", 0, 0.1, seed=3)
@@ -390,17 +396,7 @@ def main() -> None:
     args = parser.parse_args()
 
     path = ROOT / "instance" / "bench.db"
-    path.parent.mkdir(exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    app = create_app(
-        {
-            "DEVELOPMENT": True,
-            "SECRET_KEY": "benchmark-only-secret-key-0123456789",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "SESSION_COOKIE_SECURE": False,
-        }
-    )
+    app = fresh_app(path.name)
     if args.only == "reminders":
         with app.app_context():
             flask_migrate.upgrade()

@@ -173,6 +173,25 @@ export async function flushOutbox() {
   return result;
 }
 
+/** Say on `status` where the queued item `id` is: sent, refused (an alert), or waiting on
+ * the phone and why (`result`: the last flush's). True once it has left the phone. */
+export async function sayWhereQueued(status, id, result) {
+  const stillHere = (await outbox.items(state.user.patient_id)).find((i) => i.id === id);
+  if (!stillHere) {
+    status.textContent = 'Sent to your care team.';
+    return true;
+  }
+  if (stillHere.state === 'failed') {
+    status.textContent = `Not sent: ${stillHere.error}`;
+    status.setAttribute('role', 'alert');
+  } else if (result && result.needsSignIn) {
+    status.textContent = 'Saved on this phone. Sign in again to send it.';
+  } else {
+    status.textContent = 'Saved on this phone. It will be sent when you are online.';
+  }
+  return false;
+}
+
 let sentTimer = null;
 
 /** "✓ Sent" under the header for a few seconds (announced apart, in #live). */

@@ -11,7 +11,8 @@ import {
 import { currentRoute, go } from '../nav.js';
 import * as outbox from '../outbox.js';
 import {
-  cachedGet, clinic, flushOutbox, instruments, rememberSafetyAnswer, state, vocabularies,
+  cachedGet, clinic, flushOutbox, instruments, rememberSafetyAnswer, sayWhereQueued, state,
+  vocabularies,
 } from '../session.js';
 import { cache } from '../store.js';
 import { alertBox, announce, button, focusHeading, h, show } from '../ui.js';
@@ -437,18 +438,9 @@ async function finish(flow) {
       stop();
       return;
     }
-    const stillHere = (await outbox.items(state.user.patient_id)).find((i) => i.id === body.id);
-    if (!stillHere) {
-      status.textContent = 'Sent to your care team.';
+    if (await sayWhereQueued(status, body.id, result)) {
       stop();
       cachedGet(`/patients/${state.user.patient_id}/summary?instrument=${instrument.id}`, `summary:${instrument.id}`).catch(() => {});
-    } else if (stillHere.state === 'failed') {
-      status.textContent = `Not sent: ${stillHere.error}`;
-      status.setAttribute('role', 'alert');
-    } else if (result && result.needsSignIn) {
-      status.textContent = 'Saved on this phone. Sign in again to send it.';
-    } else {
-      status.textContent = 'Saved on this phone. It will be sent when you are online.';
     }
   };
   const stop = outbox.onChange(() => { where(); });

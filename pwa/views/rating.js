@@ -7,7 +7,7 @@ import { isoWithOffset, labelOf } from '../format.js';
 import { go } from '../nav.js';
 import * as outbox from '../outbox.js';
 import {
-  cachedGet, flushOutbox, instruments, state, vocabularies,
+  cachedGet, flushOutbox, instruments, sayWhereQueued, state, vocabularies,
 } from '../session.js';
 import { alertBox, focusHeading, h, show } from '../ui.js';
 
@@ -108,16 +108,7 @@ async function save(main, rating, draft, key, words) {
       h('a', { class: 'button', href: '#/' }, 'Home'))));
   focusHeading(main);
   const result = await flushOutbox();
-  const stillHere = (await outbox.items(state.user.patient_id)).find((i) => i.id === body.id);
-  if (!stillHere) {
-    status.textContent = 'Sent to your care team.';
+  if (await sayWhereQueued(status, body.id, result)) {
     cachedGet(`/patients/${state.user.patient_id}/summary?instrument=${rating.id}`, `summary:${rating.id}`).catch(() => {});
-  } else if (stillHere.state === 'failed') {
-    status.textContent = `Not sent: ${stillHere.error}`;
-    status.setAttribute('role', 'alert');
-  } else if (result && result.needsSignIn) {
-    status.textContent = 'Saved on this phone. Sign in again to send it.';
-  } else {
-    status.textContent = 'Saved on this phone. It will be sent when you are online.';
   }
 }

@@ -8,7 +8,7 @@ import { isoWithOffset, sessionLabel } from '../format.js';
 import { go } from '../nav.js';
 import * as outbox from '../outbox.js';
 import {
-  cachedGet, clinic, flushOutbox, state, vocabularies,
+  cachedGet, clinic, flushOutbox, sayWhereQueued, state, vocabularies,
 } from '../session.js';
 import { alertBox, button, focusHeading, h, show } from '../ui.js';
 
@@ -137,16 +137,7 @@ async function finish(flow) {
     h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/' }, 'Home'))));
   focusHeading(flow.main);
   const result = await flushOutbox();
-  const stillHere = (await outbox.items(state.user.patient_id)).find((i) => i.id === body.id);
-  if (!stillHere) {
-    status.textContent = 'Sent to your care team.';
+  if (await sayWhereQueued(status, body.id, result)) {
     cachedGet(`/patients/${state.user.patient_id}/sessions`, 'sessions').catch(() => {});
-  } else if (stillHere.state === 'failed') {
-    status.textContent = `Not sent: ${stillHere.error}`;
-    status.setAttribute('role', 'alert');
-  } else if (result && result.needsSignIn) {
-    status.textContent = 'Saved on this phone. Sign in again to send it.';
-  } else {
-    status.textContent = 'Saved on this phone. It will be sent when you are online.';
   }
 }
