@@ -1,5 +1,6 @@
 -- wrk: POST a fresh PHQ-9 check-in (a new id each time) as one signed-in patient.
--- TM_PATH, TM_COOKIE, TM_CSRF and TM_TAKEN_AT come from bench/load.py.
+-- TM_PATH, TM_COOKIE and TM_CSRF come from bench/load.py. Each check-in is taken at its own
+-- moment in the last five minutes, as real ones are (not hundreds tied at one instant).
 local counter = 0
 function setup(thread)
   counter = counter + 1
@@ -20,8 +21,13 @@ local function uuid()
   end))
 end
 
+local function taken_at()
+  local moment = os.time() - 300 + math.random(0, 240)
+  return os.date("!%Y-%m-%dT%H:%M:%S", moment) .. string.format(".%06dZ", math.random(0, 999999))
+end
+
 function request()
   local body = '{"id":"' .. uuid() .. '","instrument":"phq9","answers":[1,2,1,2,1,1,0,1,0],'
-    .. '"taken_at":"' .. os.getenv("TM_TAKEN_AT") .. '","context":"routine"}'
+    .. '"taken_at":"' .. taken_at() .. '","context":"routine"}'
   return wrk.format(nil, os.getenv("TM_PATH"), nil, body)
 end

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +143,6 @@ def main() -> None:
         connection.execute("CREATE TABLE entry (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
 
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    taken_at = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     results = {}
     for name, app_args, path in (
         (
@@ -166,7 +165,7 @@ def main() -> None:
         server = start([gunicorn, "--config", "gunicorn.conf.py", *app_args], env, port)
         try:
             cookie, csrf = ("", "") if app_args else sign_in(port, email)
-            load = {"TM_COOKIE": cookie, "TM_CSRF": csrf, "TM_TAKEN_AT": taken_at}
+            load = {"TM_COOKIE": cookie, "TM_CSRF": csrf}
             warm = wrk(port, path, 2, args.connections, load)
             results[name] = wrk(port, path, args.seconds, args.connections, load)
             results[name]["acknowledged"] = sum(
