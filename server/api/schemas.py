@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -1019,10 +1020,15 @@ class PanelRowOut(Schema):
     )
 
 
-def panel_row_json(row) -> dict:
-    """PanelRowOut's JSON for a panel row, built directly: through marshmallow, a panel of a
-    thousand patients would miss its time budget (tests/services/test_panel.py holds the two
-    to the same JSON)."""
+def panel_row_json(row) -> str:
+    """PanelRowOut's JSON text for a panel row, built directly: through marshmallow, a panel
+    of a thousand patients would miss its time budget (tests/services/test_panel.py holds the
+    two to the same JSON). The trend goes in as the snapshot stores it, never decoded."""
+    fields_json = json.dumps(_panel_row_fields(row), separators=(",", ":"))
+    return f'{fields_json[:-1]},"recent_scores":{row.recent_scores_json}}}'
+
+
+def _panel_row_fields(row) -> dict:
     patient = row.patient
     return {
         "patient": {
@@ -1053,17 +1059,13 @@ def panel_row_json(row) -> dict:
         "sessions_count": row.sessions_count,
         "overdue": row.overdue,
         "next_due_at": None if row.next_due_at is None else utc(row.next_due_at),
-        # Stored as the API writes it (snapshots.recent_scores): sent as it is.
-        "recent_scores": row.recent_scores,
     }
 
 
-def panel_page_json(page: dict) -> dict:
-    """PanelList's JSON for one page of panel rows (see panel_row_json)."""
-    return {
-        "items": [panel_row_json(row) for row in page["items"]],
-        "next_cursor": page["next_cursor"],
-    }
+def panel_page_json(page: dict) -> str:
+    """PanelList's JSON text for one page of panel rows (see panel_row_json)."""
+    items = ",".join(panel_row_json(row) for row in page["items"])
+    return f'{{"items":[{items}],"next_cursor":{json.dumps(page["next_cursor"])}}}'
 
 
 def _panel_score_json(panel_score) -> dict | None:

@@ -379,6 +379,8 @@ class TreatmentSession(db.Model):
         CheckConstraint(
             "(cancelled_at IS NULL) = (cancelled_by_id IS NULL)", name="cancelled_by_someone"
         ),
+        # The panel's session counts and sessions near today, read from the index alone.
+        Index("ix_treatment_session_patient_started", "patient_id", "started_at", "cancelled_at"),
     )
 
     id: Mapped[str] = _id_column()

@@ -6,12 +6,13 @@ functions the summary uses (outcomes.headline), in the transaction of every writ
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from ..data.extensions import db
 from ..data.models import (
@@ -97,7 +98,13 @@ class PanelRow:
 
     @property
     def recent_scores(self) -> list[dict]:
-        return (self.snapshot.recent or []) if self.snapshot else []
+        return json.loads(self.recent_scores_json)
+
+    @property
+    def recent_scores_json(self) -> str:
+        """The trend as the snapshot stores it, JSON text the panel sends without decoding it
+        (written only by snapshots.recent_scores)."""
+        return (self.snapshot.recent_json or "[]") if self.snapshot else "[]"
 
     @property
     def outcome_unavailable(self) -> str | None:
@@ -148,12 +155,26 @@ def panel_rows(
         needle = query.casefold()
         patients = [p for p in patients if needle in p.display_name.casefold()]
 
+    # The shown instrument's snapshots whole (the trend as stored text), and of every
+    # instrument only when it was last taken, which is all that what is due needs.
+    columns = [c for c in OutcomeSnapshot.__table__.columns if c.name != "recent"]
+    recent_json = cast(OutcomeSnapshot.recent, Text).label("recent_json")
     snapshots = {
-        (s.patient_id, s.instrument): s
+        s.patient_id: s
         for s in db.session.execute(
-            select(*OutcomeSnapshot.__table__.columns).where(OutcomeSnapshot.clinic_id == clinic_id)
+            select(*columns, recent_json).where(
+                OutcomeSnapshot.clinic_id == clinic_id, OutcomeSnapshot.instrument == instrument
+            )
         )
     }
+    last_taken_of: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for patient_id, name, last_taken_at in db.session.execute(
+        select(
+            OutcomeSnapshot.patient_id, OutcomeSnapshot.instrument, OutcomeSnapshot.last_taken_at
+        ).where(OutcomeSnapshot.clinic_id == clinic_id)
+    ):
+        if name in PANEL_INSTRUMENTS:
+            last_taken_of[patient_id][name] = last_taken_at
     open_flags = {
         patient_id: (count, oldest)
         for patient_id, count, oldest in db.session.execute(
@@ -203,11 +224,7 @@ def panel_rows(
 
     rows = []
     for patient in patients:
-        last_taken = {
-            name: snap.last_taken_at
-            for name in PANEL_INSTRUMENTS
-            if (snap := snapshots.get((patient.id, name))) is not None
-        }
+        last_taken = last_taken_of.get(patient.id, {})
         due = schedule.due_items(
             patient.schedule,
             now=now,
@@ -222,7 +239,7 @@ def panel_rows(
             PanelRow(
                 patient=patient,
                 instrument=instrument,
-                snapshot=snapshots.get((patient.id, instrument)),
+                snapshot=snapshots.get(patient.id),
                 open_flag_count=open_count,
                 oldest_open_flag_at=oldest_open,
                 open_flag_overdue=oldest_open is not None
