@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -618,6 +619,20 @@ def test_rounding_a_float_through_decimal_agrees_with_the_exact_fraction(value):
     from server.domain.instruments import exact, round_half_up
 
     assert round1(value) == round_half_up(exact(value) * 10) / 10
+
+
+@given(st.integers(-10_000, 10_000), st.integers(-400, 400).filter(bool))
+def test_rounding_a_ratio_in_whole_numbers_agrees_with_the_exact_fraction(numerator, denominator):
+    """round1's whole-number path (a fraction, a mean of whole totals) rounds exactly as the
+    Fraction path does: ties half away from zero, and never -0.0."""
+    from server.domain.instruments import exact, round_half_up
+    from server.domain.outcomes import round1_ratio
+
+    value = Fraction(numerator, denominator)
+    expected = round_half_up(exact(value) * 10) / 10
+    assert round1(value) == expected
+    assert round1_ratio(numerator, denominator) == expected
+    assert str(round1(value)) != "-0.0"
 
 
 def test_rounding_ties_go_half_up_away_from_zero():

@@ -45,7 +45,16 @@ def round1(value: Fraction | float | None) -> float | None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(Decimal(repr(value)).quantize(_TENTH, rounding=ROUND_HALF_UP))
+    if isinstance(value, Fraction):
+        return round1_ratio(value.numerator, value.denominator)
     return round_half_up(exact(value) * 10) / 10
+
+
+def round1_ratio(numerator: int, denominator: int) -> float:
+    """round1(numerator / denominator) in whole numbers alone (a mean of whole totals):
+    the tenths are floor(10·|n/d| + 1/2) = (20·|n| + |d|) // (2·|d|), half away from zero."""
+    tenths = (20 * abs(numerator) + abs(denominator)) // (2 * abs(denominator))
+    return (tenths if (numerator < 0) == (denominator < 0) else -tenths) / 10
 
 
 def _counted(entries) -> list:
@@ -132,13 +141,23 @@ def weekly_series(entries, timezone: str) -> list[dict]:
 
 def _series(entries, timezone, bucket_of, key: str) -> list[dict]:
     zone = ZoneInfo(timezone)
-    buckets: dict[date, list[Fraction]] = defaultdict(list)
+    buckets: dict[date, list[Fraction | int]] = defaultdict(list)
     for entry in _counted(entries):
-        buckets[bucket_of(entry.taken_at.astimezone(zone).date())].append(exact_total(entry))
+        # Whole totals as ints, so that most days' means need no Fraction (see _mean).
+        total = _whole(exact_total(entry))
+        buckets[bucket_of(entry.taken_at.astimezone(zone).date())].append(total)
     return [
-        {key: day, "mean": round1(Fraction(sum(totals), len(totals))), "n": len(totals)}
+        {key: day, "mean": _mean(totals), "n": len(totals)}
         for day, totals in sorted(buckets.items())
     ]
+
+
+def _mean(totals: list) -> float:
+    """round1 of the mean: of whole totals (nearly every day) without building a Fraction."""
+    total = sum(totals)
+    if isinstance(total, int):
+        return round1_ratio(total, len(totals))
+    return round1(Fraction(total) / len(totals))
 
 
 def context_fits_session(context: str, taken_at: datetime, started_at: datetime) -> bool:
@@ -179,16 +198,18 @@ def link_session(context: str, taken_at: datetime, sessions) -> str | None:
 def session_pairs(sessions, entries, recall_days: int) -> list[dict]:
     """Per session (cancelled ones left out): its pre entry, its post entries, the delta, and
     overlapping recall."""
-    counted = _counted(entries)
+    of_session = defaultdict(list)  # oldest first within each session, as _counted orders
+    for entry in _counted(entries):
+        if entry.session_id is not None:
+            of_session[entry.session_id].append(entry)
     pairs = []
     for session in sorted(held(sessions), key=lambda s: (s.started_at, s.id)):
         # An entry whose time contradicts its context (stored before links were checked)
         # stays in the series but is never paired: a "pre" after the session is not a pre.
         linked = [
             e
-            for e in counted
-            if e.session_id == session.id
-            and context_fits_session(e.context, e.taken_at, session.started_at)
+            for e in of_session.get(session.id, ())
+            if context_fits_session(e.context, e.taken_at, session.started_at)
         ]
         pres = [e for e in linked if e.context == "pre_session"]
         posts = [e for e in linked if e.context == "post_session"]
