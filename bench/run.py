@@ -6,6 +6,12 @@ endpoint doing one SQLite read of the same file; and one `send-reminders` pass f
 10,000 subscribed patients (nothing due, then a tenth due), sending to the loopback stand-in
 push service of the tests. Prints tables and writes docs/benchmarks.md (`--only reminders`
 measures the reminder pass alone and replaces only its section).
+
+With DATABASE_URL naming a PostgreSQL database (`make bench DATABASE_URL=postgresql://...`),
+the same panel, summary, submission, export and import figures are measured there instead,
+against a floor doing one PostgreSQL read, and written to the document's PostgreSQL section.
+That database is emptied first (its public schema dropped), and the import goes into a second
+one beside it, `<name>_import`, created when missing.
 """
 
 from __future__ import annotations
@@ -51,6 +57,63 @@ EXPORT_TARGET = 50_000  # entries per second, issue 14
 IMPORT_TARGET = 10_000
 REMINDER_TARGETS_S = {"nothing due": 2.0, "a tenth due": 10.0}  # issue 12
 REMINDERS_HEADING = "## Sending reminders"
+POSTGRES_HEADING = "## On PostgreSQL"
+SECRET = "benchmark-only-secret-key-0123456789"
+
+
+def postgres_url() -> str | None:
+    """DATABASE_URL as SQLAlchemy takes it when it names PostgreSQL; None for SQLite."""
+    from server.config import database_url
+
+    raw = os.environ.get("DATABASE_URL")
+    url = database_url(raw) if raw else None
+    return url if url and url.startswith("postgresql") else None
+
+
+def engine_name() -> str:
+    return "PostgreSQL" if postgres_url() else "SQLite"
+
+
+def emptied_postgres(url: str, suffix: str = "") -> str:
+    """`url`'s database (or `<name><suffix>` beside it), created if missing, emptied."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    target = make_url(url)
+    target = target.set(database=f"{target.database}{suffix}")
+    admin = create_engine(
+        target.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        )
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    engine = create_engine(target, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return target.render_as_string(hide_password=False)
+
+
+def replace_section(output: Path, heading: str, section: str) -> None:
+    """Replace one `## ` section of the document (or add it at its end), keeping the rest."""
+    text = output.read_text() if output.exists() else "# Benchmarks\n"
+    before, found, after = text.partition(f"\n{heading}\n")
+    rest = after.split("\n## ", 1) if found else [""]
+    tail = f"\n## {rest[1]}" if len(rest) > 1 else ""
+    output.write_text(f"{before.rstrip()}\n\n{section.rstrip()}\n{tail}")
+
+
+def replace_prelude(output: Path, prelude: str) -> None:
+    """Replace what comes before the document's first `## ` section, keeping the sections."""
+    text = output.read_text() if output.exists() else ""
+    _, found, sections = text.partition("\n## ")
+    output.write_text(f"{prelude.rstrip()}\n" + (f"\n## {sections}" if found else ""))
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -70,13 +133,35 @@ def measure(call, repeat: int, warmup: int = 3) -> dict:
 
 
 def floor_app(path: Path) -> Flask:
-    """The least a Flask endpoint with one SQLite read can cost on this machine."""
+    """The least a Flask endpoint with one read of the same database can cost on this machine
+    (on PostgreSQL over one open connection, as the app's pool keeps them)."""
     floor = Flask("floor")
+    url = postgres_url()
+    if url:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        connection = psycopg.connect(
+            host=parsed.host,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            password=parsed.password,
+            dbname=parsed.database,
+            autocommit=True,
+        )
+
+        def read():
+            return connection.execute("SELECT id, display_name FROM patient LIMIT 1").fetchone()
+    else:
+
+        def read():
+            with sqlite3.connect(path) as connection:
+                return connection.execute("SELECT id, display_name FROM patient LIMIT 1").fetchone()
 
     @floor.get("/one-read")
     def one_read():
-        with sqlite3.connect(path) as connection:
-            row = connection.execute("SELECT id, display_name FROM patient LIMIT 1").fetchone()
+        row = read()
         return {"id": row[0], "display_name": row[1]}
 
     return floor
@@ -125,17 +210,23 @@ def measure_export_memory(app) -> list[dict]:
     return rows
 
 
-def fresh_app(filename: str, **config) -> Flask:
-    """The app on an empty SQLite file under instance/ (any earlier one deleted)."""
-    path = ROOT / "instance" / filename
-    path.parent.mkdir(exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+def fresh_app(filename: str, postgres_suffix: str = "", **config) -> Flask:
+    """The app on an empty database: a SQLite file under instance/ (any earlier one deleted),
+    or with DATABASE_URL on PostgreSQL its database (or the one `postgres_suffix` names)."""
+    url = postgres_url()
+    if url:
+        uri = emptied_postgres(url, postgres_suffix)
+    else:
+        path = ROOT / "instance" / filename
+        path.parent.mkdir(exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        uri = f"sqlite:///{path}"
     return create_app(
         {
             "DEVELOPMENT": True,
-            "SECRET_KEY": "benchmark-only-secret-key-0123456789",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SECRET_KEY": SECRET,
+            "SQLALCHEMY_DATABASE_URI": uri,
             "SESSION_COOKIE_SECURE": False,
             **config,
         }
@@ -143,8 +234,8 @@ def fresh_app(filename: str, **config) -> Flask:
 
 
 def measure_import(document: bytes, entries: int) -> dict:
-    """POST /api/v1/import of `document` into a fresh SQLite installation, as its admin."""
-    target = fresh_app("bench-import.db", IMPORT_MAX_CONTENT_LENGTH=256 * 2**20)
+    """POST /api/v1/import of `document` into a fresh installation, as its admin."""
+    target = fresh_app("bench-import.db", "_import", IMPORT_MAX_CONTENT_LENGTH=256 * 2**20)
     with target.app_context():
         flask_migrate.upgrade()
         clinic = build_clinic("Importing clinic", 0, 0.1, seed=3)
@@ -362,13 +453,6 @@ next, so each sends them all.
 """
 
 
-def write_reminders_only(output: Path, section: str) -> None:
-    """Replace the reminders section of an existing document (or add it at its end)."""
-    text = output.read_text() if output.exists() else "# Benchmarks\n"
-    kept = text.split(f"\n{REMINDERS_HEADING}")[0].rstrip("\n")
-    output.write_text(f"{kept}\n\n{section}")
-
-
 def machine() -> str:
     cpu = platform.processor() or "unknown CPU"
     try:
@@ -403,7 +487,7 @@ def main() -> None:
         results = measure_reminders(app, args.reminder_patients)
         section = reminders_section(args.reminder_patients, results, app.config["PUSH_WORKERS"])
         print(section)
-        write_reminders_only(Path(args.output), section)
+        replace_section(Path(args.output), REMINDERS_HEADING, section)
         print(f"wrote {args.output}")
         return
     started = time.perf_counter()
@@ -459,13 +543,16 @@ def main() -> None:
     def one_read():
         assert floor_client.get("/one-read").status_code == 200
 
+    floor_name = f"floor: minimal Flask + one {engine_name()} read"
     history = len(client.get(f"/api/v1/patients/{patient_id}/entries?limit=1000").json["items"])
     export_memory = measure_export_memory(app)
     imported = measure_import(export_memory[-1]["document"], export_memory[-1]["entries"])
-    reminder_results = measure_reminders(app, args.reminder_patients)
+    on_postgres = postgres_url() is not None
+    # The reminder pass is measured on SQLite only (its figures are mostly push crypto).
+    reminder_results = None if on_postgres else measure_reminders(app, args.reminder_patients)
 
     results = {
-        "floor: minimal Flask + one SQLite read": measure(one_read, args.repeat * 4),
+        floor_name: measure(one_read, args.repeat * 4),
         f"panel ({args.patients:,} patients)": measure(panel, max(10, args.repeat // 2)),
         "summary (one patient)": measure(summary, args.repeat * 2),
     }
@@ -478,7 +565,7 @@ def main() -> None:
             submit, args.repeat * 2
         ),
     }
-    floor_median = results["floor: minimal Flask + one SQLite read"]["median"]
+    floor_median = results[floor_name]["median"]
     lines = [
         "| measurement | median ms | p95 ms | × floor | calls | target (median) |",
         "|---|---:|---:|---:|---:|---|",
@@ -516,22 +603,7 @@ def main() -> None:
     memory_table = "\n".join(memory_lines)
     print(memory_table)
     print(table)
-    document = f"""# Benchmarks
-
-Written by `make bench` (bench/run.py) on {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}.
-
-Machine: {machine()}.
-
-Data: a synthetic clinic (server/synthetic.py, seed 7) of {args.patients} patients with
-{args.years:g} years of history each: {entries} entries (PHQ-9 weekly and around every session,
-GAD-7 every two weeks), an induction of six sessions over three weeks then monthly sessions,
-response in about half, some item-9 positives. Built in {built_in:.1f} s.
-
-Measured in-process through the Flask test client on SQLite, after three warm-up calls each.
-The floor is a minimal Flask endpoint doing one SQLite read of the same file, in the same run;
-"× floor" is the median divided by the floor's median.
-
-{table}
+    measured = f"""{table}
 
 Streaming the whole clinic (`GET /api/v1/export`, consumed chunk by chunk through the test
 client; the time without tracemalloc, the peak in a second pass with it): the peak stays flat
@@ -539,10 +611,51 @@ as the clinic grows, because patients are written 25 at a time and forgotten bef
 batch, entries straight from their columns (no ORM object or schema per entry). The import
 posts the larger document to an empty installation.
 
-{memory_table}
+{memory_table}"""
+    data = f"""a synthetic clinic (server/synthetic.py, seed 7) of {args.patients} patients with
+{args.years:g} years of history each: {entries} entries (PHQ-9 weekly and around every session,
+GAD-7 every two weeks), an induction of six sessions over three weeks then monthly sessions,
+response in about half, some item-9 positives. Built in {built_in:.1f} s."""
+    output = Path(args.output)
+    if on_postgres:
+        with app.app_context():
+            version = db.session.scalar(db.text("SHOW server_version"))
+        section = f"""{POSTGRES_HEADING}
 
-{reminders_section(args.reminder_patients, reminder_results, app.config["PUSH_WORKERS"])}"""
-    Path(args.output).write_text(document)
+Written by `make bench DATABASE_URL=...` on {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")},
+on the machine above, against PostgreSQL {version} on the same host (loopback, psycopg 3).
+
+Data: {data}
+
+Measured as on SQLite, in-process through the Flask test client after three warm-up calls
+each; the floor is a minimal Flask endpoint doing one PostgreSQL read over an open connection,
+in the same run. The reminder pass is measured on SQLite only.
+
+{measured}
+"""
+        replace_section(output, POSTGRES_HEADING, section)
+    else:
+        prelude = f"""# Benchmarks
+
+Written by `make bench` (bench/run.py) on {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}.
+`make bench DATABASE_URL=postgresql://...` measures the same on PostgreSQL (its section
+below); `make bench-load` measures check-ins under load through gunicorn.
+
+Machine: {machine()}.
+
+Data: {data}
+
+Measured in-process through the Flask test client on SQLite, after three warm-up calls each.
+The floor is a minimal Flask endpoint doing one SQLite read of the same file, in the same run;
+"× floor" is the median divided by the floor's median.
+
+{measured}
+"""
+        replace_prelude(output, prelude)
+        section = reminders_section(
+            args.reminder_patients, reminder_results, app.config["PUSH_WORKERS"]
+        )
+        replace_section(output, REMINDERS_HEADING, section)
     print(f"wrote {args.output}")
 
 
