@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export TIDEMARK_ENV ?= development
 
-.PHONY: run test fuzz lint format bench bench-load clean
+.PHONY: run test fuzz lint format bench bench-growth bench-load clean
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ clean:
 
 bench: $(BIN)/flask
 	$(BIN)/python bench/run.py
+
+# How the in-process figures grow with the clinic: 100, 1,000 and 10,000 patients.
+bench-growth: $(BIN)/flask
+	$(BIN)/python bench/run.py --growth
 
 # Check-ins under load through gunicorn (Procfile's configuration) beside a bare floor (wrk).
 bench-load: $(BIN)/flask

@@ -469,53 +469,42 @@ def machine() -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--patients", type=int, default=1000)
-    parser.add_argument("--years", type=float, default=2.0)
-    parser.add_argument("--repeat", type=int, default=50)
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
-    parser.add_argument("--reminder-patients", type=int, default=10_000)
-    parser.add_argument("--only", choices=["reminders"], help="Measure this part alone.")
-    args = parser.parse_args()
-
-    path = ROOT / "instance" / "bench.db"
-    app = fresh_app(path.name)
-    if args.only == "reminders":
-        with app.app_context():
-            flask_migrate.upgrade()
-        results = measure_reminders(app, args.reminder_patients)
-        section = reminders_section(args.reminder_patients, results, app.config["PUSH_WORKERS"])
-        print(section)
-        replace_section(Path(args.output), REMINDERS_HEADING, section)
-        print(f"wrote {args.output}")
-        return
+def build_measured_clinic(app, patients: int, years: float) -> dict:
+    """The synthetic clinic of `patients` (seed 7) in the app's empty database."""
     started = time.perf_counter()
     with app.app_context():
         flask_migrate.upgrade()
-        clinic = build_clinic("Benchmark Clinic", args.patients, args.years, seed=7)
-        email = clinician_of(clinic).email
-        entries = db.session.scalar(db.select(db.func.count()).select_from(Entry))
-        patient_id = db.session.scalar(db.select(Patient.id).order_by(Patient.display_name))
+        clinic = build_clinic("Benchmark Clinic", patients, years, seed=7)
+        built = {
+            "patients": patients,
+            "email": clinician_of(clinic).email,
+            "entries": db.session.scalar(db.select(db.func.count()).select_from(Entry)),
+            "patient_id": db.session.scalar(db.select(Patient.id).order_by(Patient.display_name)),
+        }
         db.session.remove()
-    built_in = time.perf_counter() - started
-    print(f"built {args.patients} patients, {entries} entries in {built_in:.1f} s")
+    return built | {"built": time.perf_counter() - started}
 
+
+def measure_requests(app, path: Path, clinic: dict, repeat: int, new_patient: bool = True):
+    """The floor, the panel's first page (up to 1,000 rows), one summary, and entry
+    submissions (a new patient's, then the first patient's), in-process; by name, floor first."""
     client = app.test_client()
     signed_in = client.post(
-        "/api/v1/auth/login", json={"email": email, "password": SYNTHETIC_PASSWORD}
+        "/api/v1/auth/login", json={"email": clinic["email"], "password": SYNTHETIC_PASSWORD}
     )
     csrf = signed_in.json["csrf_token"]
+    patient_id, patients = clinic["patient_id"], clinic["patients"]
+    shown = min(patients, 1000)
 
     def panel():
         response = client.get("/api/v1/patients?limit=1000")
-        assert response.status_code == 200 and len(response.json["items"]) == args.patients
+        assert response.status_code == 200 and len(response.json["items"]) == shown
 
     def summary():
         response = client.get(f"/api/v1/patients/{patient_id}/summary?instrument=phq9")
         assert response.status_code == 200
 
-    def new_patient() -> str:
+    def add_patient() -> str:
         """A patient without history, added after the panel is measured (it counts them)."""
         added = client.post(
             "/api/v1/patients",
@@ -543,28 +532,110 @@ def main() -> None:
     def one_read():
         assert floor_client.get("/one-read").status_code == 200
 
-    floor_name = f"floor: minimal Flask + one {engine_name()} read"
     history = len(client.get(f"/api/v1/patients/{patient_id}/entries?limit=1000").json["items"])
+    page = f"{patients:,} patients" if patients <= 1000 else f"first 1,000 of {patients:,}"
+    results = {
+        f"floor: minimal Flask + one {engine_name()} read": measure(one_read, repeat * 4),
+        f"panel ({page})": measure(panel, max(10, repeat // 2)),
+        "summary (one patient)": measure(summary, repeat * 2),
+    }
+    if new_patient:
+        fresh = add_patient()
+        results["entry submission, new patient (history 3 to 103 entries)"] = measure(
+            lambda: submit(fresh), repeat * 2
+        )
+    results[f"entry submission, 2-year patient (history {history} entries)"] = measure(
+        submit, repeat * 2
+    )
+    return results
+
+
+def growth(sizes: list[int], years: float, repeat: int, output: Path) -> None:
+    """How each in-process figure grows with the clinic: one fresh clinic per size."""
+    columns: dict[int, dict] = {}
+    built: dict[int, dict] = {}
+    for patients in sizes:
+        app = fresh_app("bench-growth.db", "_growth")
+        built[patients] = build_measured_clinic(app, patients, years)
+        print(f"built {patients} patients in {built[patients]['built']:.1f} s")
+        measured = measure_requests(
+            app, ROOT / "instance" / "bench-growth.db", built[patients], repeat, new_patient=False
+        )
+        # Named by kind: the panel's and the history's names carry the size.
+        columns[patients] = {name.split(" (")[0]: result for name, result in measured.items()}
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    kinds = list(columns[sizes[0]])
+    header = " | ".join(f"{n:,} patients" for n in sizes)
+    lines = [f"| median ms (× floor) | {header} |", "|---|" + "---:|" * len(sizes)]
+    lines.append("| entries | " + " | ".join(f"{built[n]['entries']:,}" for n in sizes) + " |")
+    for kind in kinds:
+        cells = []
+        for n in sizes:
+            floor = next(iter(columns[n].values()))["median"]
+            median = columns[n][kind]["median"]
+            cells.append(f"{median:.2f} ({median / floor:.0f}×)")
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    heading = f"## Growth on {engine_name()}"
+    section = f"""{heading}
+
+Written by `make bench-growth` (bench/run.py --growth) on
+{datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}, on the machine above: for each size a fresh
+synthetic clinic (seed 7, {years:g} years of history a patient), then the same in-process
+measurements as above. The panel is its first page (up to 1,000 rows: the clinician pages
+through a larger panel, though every row is computed to sort it); the summary and submission
+are one two-year patient's, whatever the clinic's size.
+
+{chr(10).join(lines)}
+"""
+    print(section)
+    replace_section(output, heading, section)
+    print(f"wrote {output}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--years", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--reminder-patients", type=int, default=10_000)
+    parser.add_argument("--only", choices=["reminders"], help="Measure this part alone.")
+    parser.add_argument(
+        "--growth",
+        nargs="*",
+        type=int,
+        metavar="PATIENTS",
+        help="Measure the floor, panel, summary and submission at these clinic sizes "
+        "(default 100 1000 10000) and replace only the growth section.",
+    )
+    args = parser.parse_args()
+    if args.growth is not None:
+        growth(args.growth or [100, 1000, 10_000], args.years, args.repeat, Path(args.output))
+        return
+
+    path = ROOT / "instance" / "bench.db"
+    app = fresh_app(path.name)
+    if args.only == "reminders":
+        with app.app_context():
+            flask_migrate.upgrade()
+        results = measure_reminders(app, args.reminder_patients)
+        section = reminders_section(args.reminder_patients, results, app.config["PUSH_WORKERS"])
+        print(section)
+        replace_section(Path(args.output), REMINDERS_HEADING, section)
+        print(f"wrote {args.output}")
+        return
+    on_postgres = postgres_url() is not None
+    clinic = build_measured_clinic(app, args.patients, args.years)
+    print(f"built {args.patients} patients, {clinic['entries']} entries in {clinic['built']:.1f} s")
+    entries, built_in = clinic["entries"], clinic["built"]
     export_memory = measure_export_memory(app)
     imported = measure_import(export_memory[-1]["document"], export_memory[-1]["entries"])
-    on_postgres = postgres_url() is not None
     # The reminder pass is measured on SQLite only (its figures are mostly push crypto).
     reminder_results = None if on_postgres else measure_reminders(app, args.reminder_patients)
-
-    results = {
-        floor_name: measure(one_read, args.repeat * 4),
-        f"panel ({args.patients:,} patients)": measure(panel, max(10, args.repeat // 2)),
-        "summary (one patient)": measure(summary, args.repeat * 2),
-    }
-    fresh = new_patient()
-    results |= {
-        "entry submission, new patient (history 3 to 103 entries)": measure(
-            lambda: submit(fresh), args.repeat * 2
-        ),
-        f"entry submission, 2-year patient (history {history} entries)": measure(
-            submit, args.repeat * 2
-        ),
-    }
+    results = measure_requests(app, path, clinic, args.repeat)
+    floor_name = next(iter(results))
     floor_median = results[floor_name]["median"]
     lines = [
         "| measurement | median ms | p95 ms | × floor | calls | target (median) |",
@@ -639,7 +710,8 @@ in the same run. The reminder pass is measured on SQLite only.
 
 Written by `make bench` (bench/run.py) on {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}.
 `make bench DATABASE_URL=postgresql://...` measures the same on PostgreSQL (its section
-below); `make bench-load` measures check-ins under load through gunicorn.
+below), `make bench-growth` how the figures grow with the clinic (100 to 10,000 patients;
+with DATABASE_URL on PostgreSQL), and `make bench-load` check-ins under load through gunicorn.
 
 Machine: {machine()}.
 
