@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export TIDEMARK_ENV ?= development
 
-.PHONY: run test fuzz lint format bench bench-growth bench-load clean
+.PHONY: run test fuzz lint format bench bench-growth bench-load bench-scale clean
 
 $(BIN)/flask: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,12 @@ bench-growth: $(BIN)/flask
 bench-load: $(BIN)/flask
 	@command -v wrk >/dev/null || { echo "bench-load needs wrk: apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/load.py
+
+# Two such gunicorns against one PostgreSQL (DATABASE_URL, emptied) and one Redis
+# (BENCH_REDIS_URL, flushed): a mixed load on both at once, every acknowledged entry once.
+BENCH_SCALE_DATABASE_URL := postgresql://postgres@127.0.0.1:5432/tidemark_bench_scale
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+bench-scale: $(BIN)/flask
+	@command -v wrk >/dev/null || { echo "bench-scale needs wrk: apt-get install -y wrk"; exit 1; }
+	DATABASE_URL="$(or $(DATABASE_URL),$(BENCH_SCALE_DATABASE_URL))" \
+		$(BIN)/python bench/load.py --scale-out --redis "$(BENCH_REDIS_URL)"
