@@ -1,6 +1,6 @@
 -- wrk: POST a fresh PHQ-9 check-in (a new id each time) as one signed-in patient.
--- TM_PATH, TM_COOKIE and TM_CSRF come from bench/load.py. Each check-in is taken at its own
--- moment in the last five minutes, as real ones are (not hundreds tied at one instant).
+-- TM_PATH, TM_COOKIE, TM_CSRF and TM_BENCH come from bench/load.py. Each check-in is taken at
+-- its own moment in the last five minutes (wrk_common.lua).
 local counter = 0
 function setup(thread)
   counter = counter + 1
@@ -15,16 +15,8 @@ function init(args)
   wrk.headers["X-CSRF-Token"] = os.getenv("TM_CSRF") or ""
 end
 
-local function uuid()
-  return (("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"):gsub("[xy]", function(c)
-    return string.format("%x", c == "x" and math.random(0, 15) or math.random(8, 11))
-  end))
-end
-
-local function taken_at()
-  local moment = os.time() - 300 + math.random(0, 240)
-  return os.date("!%Y-%m-%dT%H:%M:%S", moment) .. string.format(".%06dZ", math.random(0, 999999))
-end
+local common = dofile(os.getenv("TM_BENCH") .. "/wrk_common.lua")
+local uuid, taken_at = common.uuid, common.taken_at
 
 function request()
   local body = '{"id":"' .. uuid() .. '","instrument":"phq9","answers":[1,2,1,2,1,1,0,1,0],'

@@ -116,7 +116,7 @@ def wrk(port: int, path: str, seconds: int, connections: int, env: dict) -> dict
             str(ROOT / "bench" / "checkin.lua"),
             f"http://127.0.0.1:{port}",
         ],
-        env={**os.environ, **env, "TM_PATH": path},
+        env={**os.environ, **env, "TM_PATH": path, "TM_BENCH": str(ROOT / "bench")},
         capture_output=True,
         text=True,
         check=True,
@@ -283,6 +283,7 @@ def scale_out(args) -> None:
 
         load = {
             "TM_PATIENTS": str(folder / "patients.tsv"),
+            "TM_BENCH": str(ROOT / "bench"),
             "TM_OUT": str(folder),
             "TM_RUN": os.urandom(4).hex(),
             "TM_START": str(int(time.time())),

@@ -34,16 +34,8 @@ function init(args)
   log:setvbuf("line")
 end
 
-local function uuid()
-  return (("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"):gsub("[xy]", function(c)
-    return string.format("%x", c == "x" and math.random(0, 15) or math.random(8, 11))
-  end))
-end
-
-local function taken_at()
-  local moment = os.time() - 300 + math.random(0, 240)
-  return os.date("!%Y-%m-%dT%H:%M:%S", moment) .. string.format(".%06dZ", math.random(0, 999999))
-end
+local common = dofile(os.getenv("TM_BENCH") .. "/wrk_common.lua")
+local uuid, taken_at = common.uuid, common.taken_at
 
 local function checkin(id, moment)
   return '{"id":"' .. id .. '","instrument":"phq9","answers":[1,2,1,2,1,1,0,1,0],'
