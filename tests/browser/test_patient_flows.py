@@ -490,43 +490,49 @@ def test_after_a_first_check_in_home_suggests_installing_until_dismissed(page, w
 # ---------------------------------------------------------------- accessibility and layout
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_every_main_screen_is_axe_clean_and_saved_as_a_phone_sized_screenshot(page, world, scheme):
-    """One walk through the screens per scheme: each is checked by axe and saved."""
-    page.emulate_media(color_scheme=scheme)
-    prefix = "dark-" if scheme == "dark" else ""
-    saved = []
+SCHEMES = {"light": "", "dark": "dark-"}  # each scheme's screenshot file name prefix
+
+
+def test_every_main_screen_is_axe_clean_and_saved_as_a_phone_sized_screenshot(page, world):
+    """One walk through the screens: each is checked by axe and saved, light and dark (the
+    colour scheme switched in place, not the walk repeated)."""
+    saved: dict[str, list] = {scheme: [] for scheme in SCHEMES}
     found: dict[str, list[dict]] = {}
 
     def visit(name: str) -> None:
-        saved.append(screenshot(page, f"{prefix}{len(saved) + 1:02d}-{name}"))
-        violations = axe_violations(page)
-        if violations:
-            found[name] = violations
+        for scheme, prefix in SCHEMES.items():
+            page.emulate_media(color_scheme=scheme)
+            assert page.evaluate(f"matchMedia('(prefers-color-scheme: {scheme})').matches")
+            shots = saved[scheme]
+            shots.append(screenshot(page, f"{prefix}{len(shots) + 1:02d}-{name}"))
+            violations = axe_violations(page)
+            if violations:
+                found[f"{name} ({scheme})"] = violations
+        page.emulate_media(color_scheme="light")
 
     through_every_screen(page, world, visit)
 
-    assert page.evaluate(f"matchMedia('(prefers-color-scheme: {scheme})').matches")
-    names = [path.stem.removeprefix(prefix).split("-", 1)[1] for path in saved]
-    for main_screen in [
-        "sign-in",
-        "home",
-        "question",
-        "crisis",
-        "done",
-        "history-chart",
-        "history-table",
-        "my-data",
-    ]:
-        assert main_screen in names
-    for path in saved:
+    for scheme, prefix in SCHEMES.items():
+        names = [path.stem.removeprefix(prefix).split("-", 1)[1] for path in saved[scheme]]
+        for main_screen in [
+            "sign-in",
+            "home",
+            "question",
+            "crisis",
+            "done",
+            "history-chart",
+            "history-table",
+            "my-data",
+        ]:
+            assert main_screen in names, (scheme, main_screen)
+    for path in [path for shots in saved.values() for path in shots]:
         assert path.stat().st_size > 0
         width = int.from_bytes(path.read_bytes()[16:20], "big")  # the PNG header's width
         assert width == PHONE["width"], (path.name, width)
     report = "\n".join(
         f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
     )
-    assert not found, f"axe violations ({scheme}):\n{report}"
+    assert not found, f"axe violations:\n{report}"
 
 
 @pytest.mark.parametrize("screen", ["home", "question"])

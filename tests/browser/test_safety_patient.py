@@ -56,19 +56,6 @@ def clinic_numbers(world):
     return CRISIS
 
 
-@pytest.fixture
-def desktop(chromium, live_server):
-    """A fresh browser profile at desktop size; fails on JavaScript errors."""
-    context = chromium.new_context(viewport=DESKTOP, base_url=live_server, service_workers="allow")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
 def sign_in(page: Page) -> None:
     page.goto("/#/signin")
     page.get_by_label("Email").fill(ALICE)
@@ -495,22 +482,30 @@ def test_no_help_card_after_item_9_at_not_at_all_and_none_after_sign_out(
 # ---------------------------------------------------------------- look and accessibility
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["phone", "desktop"])
+NEW_SCREENS = ["crisis", "home-help-card", "help"]
+VARIANTS = [(size, scheme) for size in ("phone", "desktop") for scheme in ("light", "dark")]
+
+
 def test_the_new_screens_are_saved_as_screenshots_and_axe_finds_nothing(
-    world, clinic_numbers, request, scheme, size
+    world, clinic_numbers, page
 ):
-    page = request.getfixturevalue("page" if size == "phone" else "desktop")
-    if size == "phone":
-        assert page.viewport_size == PHONE
-    page.emulate_media(color_scheme=scheme)
-    found = {}
+    """One walk at phone size: each new screen is checked and saved at phone and desktop size,
+    light and dark (the page resized and its colour scheme switched in place, not the walk
+    repeated)."""
+    assert page.viewport_size == PHONE
+    found: dict[str, list[dict]] = {}
+    saved: dict[tuple[str, str], list] = {variant: [] for variant in VARIANTS}
 
     def check(name: str) -> None:
-        screenshot(page, f"safety-{size}-{scheme}-{name}")
-        violations = axe_violations(page)
-        if violations:
-            found[name] = violations
+        for size, scheme in VARIANTS:
+            page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
+            page.emulate_media(color_scheme=scheme)
+            saved[(size, scheme)].append(screenshot(page, f"safety-{size}-{scheme}-{name}"))
+            violations = axe_violations(page)
+            if violations:
+                found[f"{name} ({size}, {scheme})"] = violations
+        page.set_viewport_size(PHONE)
+        page.emulate_media(color_scheme="light")
 
     sign_in(page)
     up_to_the_crisis_screen(page)
@@ -528,8 +523,10 @@ def test_the_new_screens_are_saved_as_screenshots_and_axe_finds_nothing(
     expect(page.get_by_role("heading", level=1)).to_have_text(HELP_TITLE)
     check("help")
 
+    for (size, scheme), shots in saved.items():
+        assert [path.stem.removeprefix(f"safety-{size}-{scheme}-") for path in shots] == NEW_SCREENS
     report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
-    assert not found, f"axe violations ({size}, {scheme}):\n{report}"
+    assert not found, f"axe violations:\n{report}"
 
 
 def test_the_help_view_and_what_it_loads_are_precached():
