@@ -852,6 +852,25 @@ class WeeklyPoint(Schema):
     n = fields.Integer(required=True)
 
 
+class SeriesPoints(fields.List):
+    """A series as a list of `point` (DailyPoint or WeeklyPoint), declared so, but written
+    directly: a two-year series has hundreds of points, and marshmallow per point was about a
+    third of a summary's time. tests/services/test_outcomes.py holds it to the declared
+    schema's JSON."""
+
+    def __init__(self, point: type[Schema], **kwargs):
+        super().__init__(fields.Nested(point), **kwargs)
+        self.point_key = next(name for name in point._declared_fields if name not in ("mean", "n"))
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        key = self.point_key
+        return [
+            {key: p[key].isoformat(), "mean": float(p["mean"]), "n": int(p["n"])} for p in value
+        ]
+
+
 class SessionPair(Schema):
     session = fields.Nested(SessionOut, required=True)
     pre = fields.Nested(EntryOut, allow_none=True, required=True)
@@ -947,8 +966,8 @@ class SummaryOut(Schema):
         metadata={"description": "Why response/remission are null, as in the panel's rows."},
     )
     thresholds = fields.Nested(Thresholds, required=True)
-    daily = fields.List(fields.Nested(DailyPoint), required=True)
-    weekly = fields.List(fields.Nested(WeeklyPoint), required=True)
+    daily = SeriesPoints(DailyPoint, required=True)
+    weekly = SeriesPoints(WeeklyPoint, required=True)
     sessions = fields.List(fields.Nested(SessionPair), required=True)
     open_flags = fields.List(fields.Nested(FlagOut), required=True)
 

@@ -116,3 +116,42 @@ def test_setting_and_clearing_the_baseline_rewrites_the_panels_snapshot(app, wor
     assert snapshot() == (first["id"], 4)
     with database(app) as session:
         assert session.scalars(select(BaselineChoice)).all() == []
+
+
+def _points(key: str):
+    from hypothesis import strategies as st
+
+    point = st.fixed_dictionaries(
+        {
+            key: st.dates(),
+            # Means as the series writes them (round1: floats with one decimal), and wholes.
+            "mean": st.integers(0, 600).map(lambda tenths: tenths / 10) | st.integers(0, 60),
+            "n": st.integers(1, 40),
+        }
+    )
+    return st.lists(point, max_size=30)
+
+
+@pytest.mark.parametrize(
+    "schema_name, key", [("DailyPoint", "date"), ("WeeklyPoint", "week_start")]
+)
+def test_a_series_is_written_as_its_declared_point_schema_writes_it(schema_name, key):
+    """The summary's series are written directly (SeriesPoints), past marshmallow's per-point
+    dump: the JSON text must be what the declared schema writes, point for point."""
+    import json
+
+    from hypothesis import given
+    from marshmallow import fields
+
+    from server.api import schemas
+
+    point = getattr(schemas, schema_name)
+    declared = fields.List(fields.Nested(point))
+    fast = schemas.SeriesPoints(point)
+
+    @given(_points(key))
+    def check(points):
+        written = fast.serialize("series", {"series": points})
+        assert json.dumps(written) == json.dumps(declared.serialize("series", {"series": points}))
+
+    check()
