@@ -53,8 +53,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare_app_database(path: Path) -> tuple[str, str]:
-    """A migrated database with one enrolled patient; returns their email and id."""
+def enrolled_clinic(uri: str, name: str, patients: int, seed: int) -> list[tuple[str, str]]:
+    """Migrate the (empty) database at `uri` and build a synthetic clinic of `patients`
+    enrolled patients (a quarter-year of history each); returns their (email, patient id)."""
     import flask_migrate
     from sqlalchemy import select
 
@@ -63,15 +64,20 @@ def prepare_app_database(path: Path) -> tuple[str, str]:
     from server.data.models import User
     from server.services.synthetic import build_clinic
 
-    app = create_app(
-        {"DEVELOPMENT": True, "SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
-    )
+    app = create_app({"DEVELOPMENT": True, "SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": uri})
     with app.app_context():
         flask_migrate.upgrade()
-        build_clinic("Load Clinic", 1, 0.25, seed=3)
-        user = db.session.scalars(select(User).where(User.role == "patient")).one()
-        found = user.email, user.patient_id
+        build_clinic(name, patients, 0.25, seed=seed)
+        found = [
+            (row.email, row.patient_id)
+            for row in db.session.execute(
+                select(User.email, User.patient_id)
+                .where(User.role == "patient")
+                .order_by(User.email)
+            )
+        ]
         db.session.remove()
+        db.engine.dispose()
     return found
 
 
@@ -150,34 +156,13 @@ REPLAY_MARK = "-0000-4000-8000-"  # bench/mixed.lua's replay ids: <run>-0000-400
 
 
 def prepare_scale_database(url: str, patients: int) -> tuple[str, list[tuple[str, str]]]:
-    """An emptied PostgreSQL database (created if missing), migrated, with a synthetic clinic
-    of `patients` enrolled patients; returns its SQLAlchemy URL and their (email, id)."""
-    import flask_migrate
-    from sqlalchemy import select
-
+    """An emptied PostgreSQL database (created if missing) with a clinic of `patients`
+    enrolled patients; returns its SQLAlchemy URL and their (email, id)."""
     from bench.run import emptied_postgres
-    from server import create_app
     from server.config import database_url
-    from server.data.extensions import db
-    from server.data.models import User
-    from server.services.synthetic import build_clinic
 
     uri = emptied_postgres(database_url(url))
-    app = create_app({"DEVELOPMENT": True, "SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": uri})
-    with app.app_context():
-        flask_migrate.upgrade()
-        build_clinic("Scale Clinic", patients, 0.25, seed=5)
-        found = [
-            (row.email, row.patient_id)
-            for row in db.session.execute(
-                select(User.email, User.patient_id)
-                .where(User.role == "patient")
-                .order_by(User.email)
-            )
-        ]
-        db.session.remove()
-        db.engine.dispose()
-    return uri, found
+    return uri, enrolled_clinic(uri, "Scale Clinic", patients, seed=5)
 
 
 def entry_counts(uri: str) -> dict[str, tuple[int, int]]:
@@ -486,7 +471,7 @@ def main() -> None:
     for base in (app_db, floor_db):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{base}{suffix}").unlink(missing_ok=True)
-    email, patient_id = prepare_app_database(app_db)
+    ((email, patient_id),) = enrolled_clinic(f"sqlite:///{app_db}", "Load Clinic", 1, seed=3)
     with sqlite3.connect(floor_db) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("CREATE TABLE entry (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
@@ -557,13 +542,10 @@ Throughput is {ratio:.2f} of the floor (target: at least 0.5:
 a few more than acknowledged are requests still in flight when wrk stopped).
 """
     print(section)
-    output = Path(args.output)
-    text = output.read_text() if output.exists() else "# Benchmarks\n"
-    before, _, after = text.partition(f"\n{HEADING}")
-    rest = after.split("\n## ", 1)
-    tail = f"\n## {rest[1]}" if len(rest) > 1 else ""
-    output.write_text(f"{before.rstrip()}\n\n{section}{tail}")
-    print(f"wrote {output}")
+    from bench.run import replace_section
+
+    replace_section(Path(args.output), HEADING, section)
+    print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":

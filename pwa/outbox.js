@@ -73,6 +73,8 @@ export async function discard(id) {
 }
 
 let running = null; // the pass under way
+let again = null; // one more pass, for everyone who asked while `running` was under way
+let againFor = null;
 const reportedHere = new Set(); // sessions whose report this page has sent
 
 /** Whether this page sent the after-session report of this session (while a copy of the
@@ -80,8 +82,6 @@ const reportedHere = new Set(); // sessions whose report this page has sent
 export function reportSent(sessionId) {
   return reportedHere.has(sessionId);
 }
-let again = null; // one more pass, for everyone who asked while `running` was under way
-let againFor = null;
 
 /**
  * Send this patient's queued items; resolves to {sent (entries), signals (the signals sent),
@@ -118,8 +118,8 @@ async function send(patientId) {
       const answer = await api(kind.path(item), {
         method: 'POST', body: item.body, keepalive: kind.keepalive,
       });
-      // Known as reported before it leaves the queue: a screen reading the queue and then
-      // (or before) the server never finds it in neither.
+      // Known as reported before it leaves the queue: a screen that reads the queue and the
+      // server's sessions, in either order, always finds it in one of them.
       if (item.kind === 'report') reportedHere.add(item.sessionId);
       await store.remove('outbox', item.id);
       if (item.kind === 'signal') {

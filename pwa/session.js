@@ -194,7 +194,7 @@ export async function sayWhereQueued(status, id, result) {
 
 let sentTimer = null;
 
-/** "✓ Sent" under the header for a few seconds (announced apart, in #live). */
+/** "✓ Sent" floating at the foot of the screen for a few seconds (announced apart, in #live). */
 function showSent() {
   let note = document.getElementById('sent');
   if (!note) {

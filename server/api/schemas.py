@@ -858,14 +858,14 @@ class SeriesPoints(fields.List):
     third of a summary's time. tests/services/test_outcomes.py holds it to the declared
     schema's JSON."""
 
-    def __init__(self, point: type[Schema], **kwargs):
+    def __init__(self, point: type[Schema], key: str, **kwargs):
         super().__init__(fields.Nested(point), **kwargs)
-        self.point_key = next(name for name in point._declared_fields if name not in ("mean", "n"))
+        self.key = key  # the point's date field: "date" or "week_start"
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        key = self.point_key
+        key = self.key
         return [
             {key: p[key].isoformat(), "mean": float(p["mean"]), "n": int(p["n"])} for p in value
         ]
@@ -966,8 +966,8 @@ class SummaryOut(Schema):
         metadata={"description": "Why response/remission are null, as in the panel's rows."},
     )
     thresholds = fields.Nested(Thresholds, required=True)
-    daily = SeriesPoints(DailyPoint, required=True)
-    weekly = SeriesPoints(WeeklyPoint, required=True)
+    daily = SeriesPoints(DailyPoint, "date", required=True)
+    weekly = SeriesPoints(WeeklyPoint, "week_start", required=True)
     sessions = fields.List(fields.Nested(SessionPair), required=True)
     open_flags = fields.List(fields.Nested(FlagOut), required=True)
 

@@ -147,7 +147,7 @@ def test_a_series_is_written_as_its_declared_point_schema_writes_it(schema_name,
 
     point = getattr(schemas, schema_name)
     declared = fields.List(fields.Nested(point))
-    fast = schemas.SeriesPoints(point)
+    fast = schemas.SeriesPoints(point, key)
 
     @given(_points(key))
     def check(points):
