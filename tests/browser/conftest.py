@@ -168,3 +168,53 @@ def describe_violations(violations: list[dict]) -> str:
         for node in violation["nodes"]:
             lines.append(f"    {node['target']} {node['html'][:160]}")
     return "\n".join(lines)
+
+
+SCHEMES = ("light", "dark")
+
+
+def sizes_and_schemes(desktop: dict, sizes=("phone", "desktop")) -> dict:
+    """{(size, scheme): (viewport, scheme)} for both sizes in both colour schemes."""
+    viewports = {"phone": PHONE, "desktop": desktop}
+    return {(size, scheme): (viewports[size], scheme) for size in sizes for scheme in SCHEMES}
+
+
+class ScreenWalk:
+    """One walk through screens, each saved and checked by axe in every variant: the page is
+    resized and its colour scheme switched in place (a walk per variant would redo every
+    step), then put back as the walk has it (`back`).
+
+    `variants` maps a variant (a name, or a (size, scheme) pair) to its (viewport, or None to
+    keep the page's, colour scheme); `file_name(variant, number, screen)` names each
+    screenshot. `saved` holds each variant's screenshots in order; `found`, axe's findings."""
+
+    def __init__(self, page, variants: dict, file_name, back: tuple[dict | None, str]):
+        self.page, self.variants, self.file_name, self.back = page, variants, file_name, back
+        self.saved: dict = {variant: [] for variant in variants}
+        self.found: dict[str, list[dict]] = {}
+
+    def visit(self, screen: str, *, axe: bool = True, also=None) -> None:
+        """Save (and check) `screen` in every variant; `also(variant, viewport, path)` checks
+        more in each."""
+        for variant, (viewport, scheme) in self.variants.items():
+            self._show(viewport, scheme)
+            shots = self.saved[variant]
+            shots.append(screenshot(self.page, self.file_name(variant, len(shots) + 1, screen)))
+            if also is not None:
+                also(variant, viewport or self.page.viewport_size, shots[-1])
+            if axe and (violations := axe_violations(self.page)):
+                self.found[f"{screen} ({self.label(variant)})"] = violations
+        self._show(*self.back)
+
+    @staticmethod
+    def label(variant) -> str:
+        return ", ".join(variant) if isinstance(variant, tuple) else variant
+
+    def _show(self, viewport: dict | None, scheme: str) -> None:
+        if viewport is not None:
+            self.page.set_viewport_size(viewport)
+        self.page.emulate_media(color_scheme=scheme)
+
+    def assert_axe_clean(self) -> None:
+        report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in self.found.items())
+        assert not self.found, f"axe violations:\n{report}"

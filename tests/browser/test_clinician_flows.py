@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import OUTPUT, axe_violations, describe_violations, screenshot
+from tests.browser.conftest import OUTPUT, ScreenWalk, screenshot, sizes_and_schemes
 from tests.conftest import PASSWORD, Browser, TokenClient, database, entry_body, make_patient
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -755,7 +755,6 @@ def through_every_clinician_screen(page: Page, world, visit) -> None:
     visit("admin")
 
 
-VARIANTS = [(device, scheme) for device in ("desktop", "phone") for scheme in ("light", "dark")]
 SCREENS = [
     "panel",
     "add-patient",
@@ -772,44 +771,41 @@ def test_every_clinician_screen_is_axe_clean_fits_the_screen_and_is_saved(desk, 
     """One walk through the screens; each is checked at desktop and phone size, light and
     dark (resized and switched in place): axe finds nothing, Sign out is in its header, it is
     no wider than the screen (a phone too: 390 px), and it is saved."""
-    saved: dict[tuple[str, str], list] = {variant: [] for variant in VARIANTS}
-    found: dict[str, list[dict]] = {}
     too_wide: dict[str, int] = {}
 
+    def file_name(variant, number: int, screen: str) -> str:
+        device, scheme = variant
+        size = "" if device == "desktop" else "phone-"
+        return f"clinician-{size}{'dark-' if scheme == 'dark' else ''}{number:02d}-{screen}"
+
+    walk = ScreenWalk(
+        desk,
+        sizes_and_schemes(DESKTOP, sizes=("desktop", "phone")),
+        file_name,
+        back=(DESKTOP, "light"),
+    )
+
     def visit(name: str) -> None:
-        for device, scheme in VARIANTS:
-            viewport = PHONE if device == "phone" else DESKTOP
-            desk.set_viewport_size(viewport)
-            desk.emulate_media(color_scheme=scheme)
-            size = "" if device == "desktop" else "phone-"
-            prefix = f"clinician-{size}{'dark-' if scheme == 'dark' else ''}"
-            shots = saved[(device, scheme)]
-            shots.append(screenshot(desk, f"{prefix}{len(shots) + 1:02d}-{name}"))
+        def fits(variant, viewport, shot) -> None:
             banner = desk.get_by_role("banner")
             expect(banner.get_by_role("button", name="Sign out")).to_be_visible()
             width = desk.evaluate("document.documentElement.scrollWidth")
             if width > viewport["width"]:
-                too_wide[f"{name} ({device}, {scheme})"] = width
-            png_width = int.from_bytes(shots[-1].read_bytes()[16:20], "big")  # PNG header
-            assert png_width == viewport["width"], (shots[-1].name, png_width)
-            violations = axe_violations(desk)
-            if violations:
-                found[f"{name} ({device}, {scheme})"] = violations
-        desk.set_viewport_size(DESKTOP)
-        desk.emulate_media(color_scheme="light")
+                too_wide[f"{name} ({walk.label(variant)})"] = width
+            png_width = int.from_bytes(shot.read_bytes()[16:20], "big")  # PNG header
+            assert png_width == viewport["width"], (shot.name, png_width)
+
+        walk.visit(name, also=fits)
 
     desk.set_viewport_size(DESKTOP)
     through_every_clinician_screen(desk, world, visit)
 
-    for (device, scheme), shots in saved.items():
+    for (device, scheme), shots in walk.saved.items():
         prefix = f"clinician-{'' if device == 'desktop' else 'phone-'}"
         prefix += "dark-" if scheme == "dark" else ""
         assert [path.stem.removeprefix(prefix)[3:] for path in shots] == SCREENS
     assert too_wide == {}
-    report = "\n".join(
-        f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
-    )
-    assert not found, f"axe violations:\n{report}"
+    walk.assert_axe_clean()
 
 
 def test_a_clinician_sees_and_sets_the_patients_reminders(desk, world):

@@ -16,7 +16,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from server.web import PWA_DIR, SUBRESOURCE_TYPES
-from tests.browser.conftest import PHONE, axe_violations, describe_violations, screenshot
+from tests.browser.conftest import (
+    PHONE,
+    ScreenWalk,
+    axe_violations,
+    describe_violations,
+    screenshot,
+)
 from tests.conftest import PASSWORD, Browser
 
 ALICE = "alice@example.org"
@@ -496,21 +502,18 @@ SCHEMES = {"light": "", "dark": "dark-"}  # each scheme's screenshot file name p
 def test_every_main_screen_is_axe_clean_and_saved_as_a_phone_sized_screenshot(page, world):
     """One walk through the screens: each is checked by axe and saved, light and dark (the
     colour scheme switched in place, not the walk repeated)."""
-    saved: dict[str, list] = {scheme: [] for scheme in SCHEMES}
-    found: dict[str, list[dict]] = {}
+    walk = ScreenWalk(
+        page,
+        {scheme: (None, scheme) for scheme in SCHEMES},  # at the page's (phone) size
+        lambda scheme, number, screen: f"{SCHEMES[scheme]}{number:02d}-{screen}",
+        back=(None, "light"),
+    )
 
-    def visit(name: str) -> None:
-        for scheme, prefix in SCHEMES.items():
-            page.emulate_media(color_scheme=scheme)
-            assert page.evaluate(f"matchMedia('(prefers-color-scheme: {scheme})').matches")
-            shots = saved[scheme]
-            shots.append(screenshot(page, f"{prefix}{len(shots) + 1:02d}-{name}"))
-            violations = axe_violations(page)
-            if violations:
-                found[f"{name} ({scheme})"] = violations
-        page.emulate_media(color_scheme="light")
+    def in_its_scheme(scheme, _viewport, _shot) -> None:
+        assert page.evaluate(f"matchMedia('(prefers-color-scheme: {scheme})').matches")
 
-    through_every_screen(page, world, visit)
+    through_every_screen(page, world, lambda name: walk.visit(name, also=in_its_scheme))
+    saved = walk.saved
 
     for scheme, prefix in SCHEMES.items():
         names = [path.stem.removeprefix(prefix).split("-", 1)[1] for path in saved[scheme]]
@@ -529,10 +532,7 @@ def test_every_main_screen_is_axe_clean_and_saved_as_a_phone_sized_screenshot(pa
         assert path.stat().st_size > 0
         width = int.from_bytes(path.read_bytes()[16:20], "big")  # the PNG header's width
         assert width == PHONE["width"], (path.name, width)
-    report = "\n".join(
-        f"{name}:\n{describe_violations(violations)}" for name, violations in found.items()
-    )
-    assert not found, f"axe violations:\n{report}"
+    walk.assert_axe_clean()
 
 
 @pytest.mark.parametrize("screen", ["home", "question"])

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from server.data.extensions import db
 from server.services import reminders
-from tests.browser.conftest import PHONE, axe_violations, describe_violations, screenshot
+from tests.browser.conftest import PHONE, ScreenWalk, screenshot, sizes_and_schemes
 from tests.conftest import PASSWORD
 from tests.push_service import PushService
 
@@ -317,7 +317,6 @@ def test_on_a_shared_phone_the_next_patient_is_asked_for_themself(
 
 
 REMINDER_SCREENS = ["offer", "account", "settings"]
-VARIANTS = [(size, scheme) for size in ("phone", "desktop") for scheme in ("light", "dark")]
 
 
 def test_the_reminder_screens_are_axe_clean_and_saved_as_screenshots(
@@ -327,23 +326,18 @@ def test_the_reminder_screens_are_axe_clean_and_saved_as_screenshots(
     (the page resized and its colour scheme switched in place, not the walk repeated), and
     the offer and the settings are checked by axe in each."""
     context = chromium.new_context(viewport=PHONE, base_url=live_server, service_workers="allow")
-    found: dict[str, list[dict]] = {}
-    saved: dict[tuple[str, str], list] = {variant: [] for variant in VARIANTS}
     try:
         with_stand_in_push(context, service.subscriber())
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-
-        def visit(name: str, *, axe: bool = True) -> None:
-            for size, scheme in VARIANTS:
-                page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
-                page.emulate_media(color_scheme=scheme)
-                if axe and (violations := axe_violations(page)):
-                    found[f"{name} ({size}, {scheme})"] = violations
-                saved[(size, scheme)].append(screenshot(page, f"reminders-{size}-{scheme}-{name}"))
-            page.set_viewport_size(PHONE)
-            page.emulate_media(color_scheme="light")
+        walk = ScreenWalk(
+            page,
+            sizes_and_schemes(DESKTOP),
+            lambda variant, _number, screen: f"reminders-{variant[0]}-{variant[1]}-{screen}",
+            back=(PHONE, "light"),
+        )
+        visit = walk.visit
 
         sign_in(page)
         check_in(page)
@@ -361,8 +355,7 @@ def test_the_reminder_screens_are_axe_clean_and_saved_as_screenshots(
     finally:
         context.close()
 
-    for (size, scheme), shots in saved.items():
+    for (size, scheme), shots in walk.saved.items():
         prefix = f"reminders-{size}-{scheme}-"
         assert [path.stem.removeprefix(prefix) for path in shots] == REMINDER_SCREENS
-    report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
-    assert not found, f"axe violations:\n{report}"
+    walk.assert_axe_clean()

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from server.data.models import Flag
-from tests.browser.conftest import PHONE, axe_violations, describe_violations, screenshot
+from tests.browser.conftest import ScreenWalk, screenshot, sizes_and_schemes
 from tests.conftest import PASSWORD, Browser, database, entry_body
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -620,33 +620,21 @@ SCREENS = [
 ]
 
 
-VARIANTS = [(device, scheme) for device in ("desktop", "phone") for scheme in ("light", "dark")]
-
-
 def test_the_safety_screens_are_axe_clean_and_saved_as_screenshots(browse, world):
     """One walk: each screen is checked and saved at desktop and phone size, light and dark
     (the page resized and its colour scheme switched in place, not the walk repeated)."""
     page = browse(DESKTOP)
-    found: dict[str, list[dict]] = {}
-    saved: dict[tuple[str, str], list] = {variant: [] for variant in VARIANTS}
+    walk = ScreenWalk(
+        page,
+        sizes_and_schemes(DESKTOP, sizes=("desktop", "phone")),
+        lambda variant, number, screen: (
+            f"safety-clinician-{variant[0]}-{variant[1]}-{number:02d}-{screen}"
+        ),
+        back=(DESKTOP, "light"),
+    )
 
-    def visit(name: str) -> None:
-        for device, scheme in VARIANTS:
-            page.set_viewport_size(DESKTOP if device == "desktop" else PHONE)
-            page.emulate_media(color_scheme=scheme)
-            shots = saved[(device, scheme)]
-            shots.append(
-                screenshot(page, f"safety-clinician-{device}-{scheme}-{len(shots) + 1:02d}-{name}")
-            )
-            violations = axe_violations(page)
-            if violations:
-                found[f"{name} ({device}, {scheme})"] = violations
-        page.set_viewport_size(DESKTOP)
-        page.emulate_media(color_scheme="light")
+    through_the_safety_screens(page, world, walk.visit)
 
-    through_the_safety_screens(page, world, visit)
-
-    for shots in saved.values():
+    for shots in walk.saved.values():
         assert [path.stem.split("-", 5)[-1] for path in shots] == SCREENS
-    report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
-    assert not found, f"axe violations:\n{report}"
+    walk.assert_axe_clean()

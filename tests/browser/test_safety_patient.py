@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, axe_violations, describe_violations, screenshot
+from tests.browser.conftest import PHONE, ScreenWalk, sizes_and_schemes
 from tests.conftest import PASSWORD, entry_body
 
 ALICE = "alice@example.org"
@@ -483,7 +483,6 @@ def test_no_help_card_after_item_9_at_not_at_all_and_none_after_sign_out(
 
 
 NEW_SCREENS = ["crisis", "home-help-card", "help"]
-VARIANTS = [(size, scheme) for size in ("phone", "desktop") for scheme in ("light", "dark")]
 
 
 def test_the_new_screens_are_saved_as_screenshots_and_axe_finds_nothing(
@@ -493,19 +492,13 @@ def test_the_new_screens_are_saved_as_screenshots_and_axe_finds_nothing(
     light and dark (the page resized and its colour scheme switched in place, not the walk
     repeated)."""
     assert page.viewport_size == PHONE
-    found: dict[str, list[dict]] = {}
-    saved: dict[tuple[str, str], list] = {variant: [] for variant in VARIANTS}
-
-    def check(name: str) -> None:
-        for size, scheme in VARIANTS:
-            page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
-            page.emulate_media(color_scheme=scheme)
-            saved[(size, scheme)].append(screenshot(page, f"safety-{size}-{scheme}-{name}"))
-            violations = axe_violations(page)
-            if violations:
-                found[f"{name} ({size}, {scheme})"] = violations
-        page.set_viewport_size(PHONE)
-        page.emulate_media(color_scheme="light")
+    walk = ScreenWalk(
+        page,
+        sizes_and_schemes(DESKTOP),
+        lambda variant, _number, screen: f"safety-{variant[0]}-{variant[1]}-{screen}",
+        back=(PHONE, "light"),
+    )
+    check = walk.visit
 
     sign_in(page)
     up_to_the_crisis_screen(page)
@@ -523,10 +516,9 @@ def test_the_new_screens_are_saved_as_screenshots_and_axe_finds_nothing(
     expect(page.get_by_role("heading", level=1)).to_have_text(HELP_TITLE)
     check("help")
 
-    for (size, scheme), shots in saved.items():
+    for (size, scheme), shots in walk.saved.items():
         assert [path.stem.removeprefix(f"safety-{size}-{scheme}-") for path in shots] == NEW_SCREENS
-    report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
-    assert not found, f"axe violations:\n{report}"
+    walk.assert_axe_clean()
 
 
 def test_the_help_view_and_what_it_loads_are_precached():
